@@ -1,0 +1,59 @@
+// The `auto` mode: picks a mode and a worker count per job from its size,
+// dtype and kind, using the thresholds measured by bench:kernels
+// (auto-thresholds.ts). Small jobs run on the calling thread and never pay a
+// hand-off; large jobs use every core of the thread pool. The process pool is
+// never picked: for the same work it only adds copies (see README benchmarks).
+
+import type { Engine, EngineStats, JobResult, JobSpec } from './job.js';
+import type { Thresholds } from './auto-thresholds.js';
+
+export interface AutoChoice {
+  engine: Engine;
+  workers: number;
+}
+
+export class AutoEngine implements Engine {
+  readonly mode = 'auto' as const;
+  readonly #local: { wasm: Engine; ts: Engine };
+  readonly #threads: Engine;
+  readonly thresholds: Thresholds;
+
+  constructor(local: { wasm: Engine; ts: Engine }, threads: Engine, thresholds: Thresholds) {
+    this.#local = local;
+    this.#threads = threads;
+    this.thresholds = thresholds;
+  }
+
+  get maxWorkers(): number {
+    return this.#threads.maxWorkers;
+  }
+
+  /**
+   * Below the threshold: the calling thread. From it: the thread pool, with
+   * as many workers as the job has threshold halves (2 at the threshold, where
+   * 2 workers break even), at most the pool size.
+   */
+  choose(job: JobSpec): AutoChoice {
+    const kernel = job.kernel ?? 'wasm';
+    const elements = job.rows * job.cols;
+    const threshold = this.thresholds[kernel][job.source.kind][job.dtype];
+    const max = this.#threads.maxWorkers;
+    if (job.workers !== undefined) {
+      return job.workers === 1 ? { engine: this.#local[kernel], workers: 1 } : { engine: this.#threads, workers: job.workers };
+    }
+    if (max < 2 || elements < threshold || job.rows < 2) return { engine: this.#local[kernel], workers: 1 };
+    const workers = Math.min(max, Math.max(2, Math.floor((2 * elements) / Math.max(1, threshold))));
+    return { engine: this.#threads, workers };
+  }
+
+  run(job: JobSpec): Promise<JobResult> {
+    const { engine, workers } = this.choose(job);
+    return engine.run({ ...job, workers: engine.maxWorkers === 1 ? undefined : workers });
+  }
+
+  stats(): EngineStats {
+    return this.#threads.stats();
+  }
+
+  async close(): Promise<void> {}
+}

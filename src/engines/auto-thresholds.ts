@@ -1,0 +1,35 @@
+// The measured switch points of auto mode, kept in one documented file:
+// config/auto-thresholds.json (written by `npm run bench:kernels --
+// --write-thresholds`), overridable with WASMATRIX_AUTO_THRESHOLDS=path.
+
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Dtype } from '../kernels/dtype.js';
+import { ROOT } from '../paths.js';
+import type { KernelKind } from './job.js';
+
+export type JobKind = 'random' | 'data';
+export type Thresholds = Record<KernelKind, Record<JobKind, Record<Dtype, number>>>;
+
+export interface ThresholdsFile {
+  about: string;
+  measured: { by: string; cpu: string; node: string; date: string };
+  thresholds: Thresholds;
+}
+
+export const DEFAULT_THRESHOLDS_PATH = join(ROOT, 'config', 'auto-thresholds.json');
+
+export function thresholdsPath(): string {
+  return process.env.WASMATRIX_AUTO_THRESHOLDS || DEFAULT_THRESHOLDS_PATH;
+}
+
+export function loadThresholds(path = thresholdsPath()): Thresholds {
+  const file = JSON.parse(readFileSync(path, 'utf8')) as ThresholdsFile;
+  for (const kernel of ['wasm', 'ts'] as const)
+    for (const kind of ['random', 'data'] as const)
+      for (const dtype of ['int32', 'float32', 'float64'] as const) {
+        const v = file.thresholds?.[kernel]?.[kind]?.[dtype];
+        if (typeof v !== 'number' || !(v >= 0)) throw new Error(`${path}: thresholds.${kernel}.${kind}.${dtype} must be a number >= 0`);
+      }
+  return file.thresholds;
+}

@@ -1,0 +1,77 @@
+// The contract between callers (HTTP, benchmarks, tests) and the execution
+// engines: what a job is, what it returns, what every engine offers.
+
+import type { Dtype, MatrixArray, Op } from '../kernels/dtype.js';
+
+export const MODES = ['ts', 'wasm', 'threads', 'processes', 'auto'] as const;
+export type Mode = (typeof MODES)[number];
+/** A mode that runs a job itself (auto only picks one of these). */
+export type ConcreteMode = Exclude<Mode, 'auto'>;
+
+export const KERNELS = ['wasm', 'ts'] as const;
+/** Which implementation of the kernels runs: AssemblyScript/WASM or the pure-TS baseline. */
+export type KernelKind = (typeof KERNELS)[number];
+
+/** Random A and B drawn from the generator (the lab's job), or caller data. */
+export type JobSource =
+  | { kind: 'random'; seed: number }
+  | { kind: 'data'; a: MatrixArray; b: MatrixArray };
+
+export interface JobSpec {
+  op: Op;
+  dtype: Dtype;
+  rows: number;
+  cols: number;
+  source: JobSource;
+  /** 'full': return the whole result; 'summary': only sample + checksum (nothing large moves). */
+  output: 'full' | 'summary';
+  /** Default 'wasm'. The 'ts' and 'wasm' modes imply their own kernel and ignore this. */
+  kernel?: KernelKind;
+  /** Workers to split the job over, 1..engine.maxWorkers. Default: all for pools, auto decides for auto. */
+  workers?: number;
+  /** Aborting cancels the job if it has not started (a disconnected client). */
+  signal?: AbortSignal;
+  /** Absolute deadline in performance.now() milliseconds; past it the job fails with TIMEOUT. */
+  deadline?: number;
+}
+
+export interface JobResult {
+  op: Op;
+  dtype: Dtype;
+  rows: number;
+  cols: number;
+  /** The whole result (row-major), only when output was 'full'. */
+  output?: MatrixArray;
+  /** The first (up to) 10 values of row 0. */
+  sample: number[];
+  /** The checksum of the whole result: 8 lowercase hex digits (see README "Checksum"). */
+  checksum: string;
+  /** Seconds of compute: from the moment the job's workers took it to the last band done; no queueing. */
+  kernelSeconds: number;
+  /** The mode that ran it (for auto: the mode it picked). */
+  mode: ConcreteMode;
+  workers: number;
+  kernel: KernelKind;
+}
+
+export interface EngineStats {
+  /** Workers in the pool (1 for the calling thread). */
+  size: number;
+  /** Workers running a band right now. */
+  busy: number;
+  /** Jobs waiting for a worker. */
+  queued: number;
+  /** Workers replaced since start (crash, hang, recycling). */
+  restarts: number;
+}
+
+export interface Engine {
+  readonly mode: Mode;
+  /** The largest `workers` a job may ask for. */
+  readonly maxWorkers: number;
+  run(job: JobSpec): Promise<JobResult>;
+  stats(): EngineStats;
+  close(): Promise<void>;
+}
+
+export const SAMPLE_LENGTH = 10;

@@ -1,0 +1,50 @@
+// One interface, two implementations (WASM in wasm-kernels.ts, pure TS in
+// ts-kernels.ts), both over byte offsets into one WebAssembly.Memory. Engines
+// and workers only see this interface, so `kernel: 'ts' | 'wasm'` swaps the
+// implementation inside any mode.
+
+import type { KernelKind } from '../engines/job.js';
+import type { Dtype, Op } from './dtype.js';
+
+export interface Kernels {
+  readonly kind: KernelKind;
+  readonly memory: WebAssembly.Memory;
+  /** out[i] = a[i] op b[i] for `count` elements; a, b, out are byte offsets. */
+  binary(op: Op, dtype: Dtype, a: number, b: number, out: number, count: number): void;
+  /** Writes `rows` generator rows firstRow.. of `matrix` (0 = A, 1 = B), `cols` values each, at byte offset ptr. */
+  fill(dtype: Dtype, ptr: number, cols: number, firstRow: number, rows: number, seed: number, matrix: number): void;
+  /** Checksum terms of `words` 32-bit words at ptr, the first being word number firstWord; unsigned. */
+  checksum(ptr: number, words: number, firstWord: number): number;
+}
+
+/** 32-bit words per element. */
+export const WORDS_PER_ELEMENT: Record<Dtype, number> = { int32: 1, float32: 1, float64: 2 };
+
+/** One band of rows of one job, as a worker (or the calling thread) runs it. */
+export interface Band {
+  op: Op;
+  dtype: Dtype;
+  cols: number;
+  /** First row of the band in the whole matrix (the generator and checksum need it). */
+  firstRow: number;
+  rows: number;
+  /** Byte offsets of the band's first element in A, B and the output. */
+  a: number;
+  b: number;
+  out: number;
+  /** Generate A and B from this seed first; undefined when A and B hold caller data. */
+  seed?: number;
+}
+
+/** Runs one band: generate (random jobs), operate, checksum. Returns the band's checksum part (unsigned). */
+export function runBand(k: Kernels, band: Band): number {
+  const { dtype, cols, firstRow, rows } = band;
+  if (band.seed !== undefined) {
+    k.fill(dtype, band.a, cols, firstRow, rows, band.seed, 0);
+    k.fill(dtype, band.b, cols, firstRow, rows, band.seed, 1);
+  }
+  const count = rows * cols;
+  k.binary(band.op, dtype, band.a, band.b, band.out, count);
+  const words = WORDS_PER_ELEMENT[dtype];
+  return k.checksum(band.out, count * words, firstRow * cols * words);
+}

@@ -1,0 +1,91 @@
+// The AssemblyScript kernels, compiled once per process and instantiated per
+// thread over a caller-provided shared memory (no loader, no bindings: the
+// kernels take byte offsets, so nothing is copied in or out).
+
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BUILD_DIR } from '../paths.js';
+import type { Dtype, Op } from './dtype.js';
+import type { Kernels } from './kernels.js';
+
+export const SIMD_WASM = join(BUILD_DIR, 'wasmatrix.wasm');
+export const SCALAR_WASM = join(BUILD_DIR, 'wasmatrix.scalar.wasm');
+
+export interface CompiledKernels {
+  module: WebAssembly.Module;
+  /** True when the v128 SIMD build is in use. */
+  simd: boolean;
+}
+
+let compiled: CompiledKernels | undefined;
+
+/**
+ * Compiles the kernels once per process (workers receive the Module through
+ * workerData instead). The SIMD build is used unless the engine cannot validate
+ * it or WASMATRIX_SIMD=0 asks for the scalar fallback.
+ */
+export function compileKernels(): CompiledKernels {
+  if (compiled) return compiled;
+  let bytes: Buffer<ArrayBuffer>;
+  try {
+    bytes = readFileSync(SIMD_WASM) as Buffer<ArrayBuffer>;
+  } catch {
+    throw new Error(`WebAssembly kernels not built: ${SIMD_WASM} is missing. Run \`npm run asbuild\`.`);
+  }
+  const wantSimd = process.env.WASMATRIX_SIMD !== '0';
+  if (!wantSimd || !WebAssembly.validate(bytes)) {
+    compiled = { module: new WebAssembly.Module(readFileSync(SCALAR_WASM) as Buffer<ArrayBuffer>), simd: false };
+  } else {
+    compiled = { module: new WebAssembly.Module(bytes), simd: true };
+  }
+  return compiled;
+}
+
+interface KernelExports {
+  checksum(ptr: number, words: number, firstWord: number): number;
+  rowKey(seed: number, matrix: number, row: number): number;
+  simd(): number;
+  [name: string]: (...args: number[]) => number | void;
+}
+
+type BinaryFn = (a: number, b: number, out: number, count: number) => void;
+type FillFn = (ptr: number, cols: number, firstRow: number, rows: number, seed: number, matrix: number) => void;
+const SUFFIX: Record<Dtype, string> = { int32: 'i32', float32: 'f32', float64: 'f64' };
+
+export class WasmKernels implements Kernels {
+  readonly kind = 'wasm' as const;
+  readonly memory: WebAssembly.Memory;
+  readonly simd: boolean;
+  readonly #exports: KernelExports;
+  readonly #binary: Record<string, BinaryFn> = {};
+  readonly #fill: Record<string, FillFn> = {};
+
+  constructor(module: WebAssembly.Module, memory: WebAssembly.Memory) {
+    this.memory = memory;
+    const instance = new WebAssembly.Instance(module, { env: { memory } });
+    this.#exports = instance.exports as unknown as KernelExports;
+    this.simd = this.#exports.simd() === 1;
+    for (const dtype of Object.keys(SUFFIX) as Dtype[]) {
+      for (const op of ['add', 'sub', 'mul'] as Op[]) {
+        this.#binary[`${op}:${dtype}`] = this.#exports[`${op}_${SUFFIX[dtype]}`] as BinaryFn;
+      }
+      this.#fill[dtype] = this.#exports[`fill_${SUFFIX[dtype]}`] as FillFn;
+    }
+  }
+
+  binary(op: Op, dtype: Dtype, a: number, b: number, out: number, count: number): void {
+    this.#binary[`${op}:${dtype}`]!(a, b, out, count);
+  }
+
+  fill(dtype: Dtype, ptr: number, cols: number, firstRow: number, rows: number, seed: number, matrix: number): void {
+    this.#fill[dtype]!(ptr, cols, firstRow, rows, seed, matrix);
+  }
+
+  checksum(ptr: number, words: number, firstWord: number): number {
+    return this.#exports.checksum(ptr, words, firstWord) >>> 0;
+  }
+
+  rowKey(seed: number, matrix: number, row: number): number {
+    return this.#exports.rowKey(seed, matrix, row) >>> 0;
+  }
+}

@@ -1,0 +1,58 @@
+// A kernel child process: its own WASM instance over its own memory. Serves
+// band tasks from the parent over IPC and exits when the parent goes away (the
+// IPC channel closes), so a child never outlives the server, even after a
+// kill -9 of the parent.
+
+import { runBand } from '../kernels/kernels.js';
+import { ELEMENT_BYTES, viewOf } from '../kernels/dtype.js';
+import { TsKernels } from '../kernels/ts-kernels.js';
+import { WasmKernels, compileKernels } from '../kernels/wasm-kernels.js';
+import { Arena } from '../memory/arena.js';
+import type { FromChild, ProcessResult, ProcessTask, ToChild } from './process-protocol.js';
+
+const arena = new Arena({ shared: true });
+const { module, simd } = compileKernels();
+const kernels = { wasm: new WasmKernels(module, arena.memory), ts: new TsKernels(arena.memory) };
+
+function send(message: FromChild): void {
+  // the parent may be gone already: then 'disconnect' ends this process
+  if (process.connected) process.send!(message);
+}
+
+function runTask(task: ProcessTask): ProcessResult {
+  const count = task.rows * task.cols;
+  const bytes = count * ELEMENT_BYTES[task.dtype];
+  const a = arena.alloc(bytes);
+  const b = arena.alloc(bytes);
+  const out = arena.alloc(bytes);
+  try {
+    const buffer = () => arena.memory.buffer;
+    if (task.seed === undefined) {
+      viewOf(task.dtype, buffer(), a, count).set(task.a!);
+      viewOf(task.dtype, buffer(), b, count).set(task.b!);
+    }
+    const checksum = runBand(kernels[task.kernel], { ...task, a, b, out });
+    const result: ProcessResult = { checksum };
+    if (task.wantSample > 0) result.sample = Array.from(viewOf(task.dtype, buffer(), out, Math.min(task.wantSample, count)));
+    if (task.wantOutput) result.out = viewOf(task.dtype, buffer(), out, count).slice();
+    return result;
+  } finally {
+    arena.free(a);
+    arena.free(b);
+    arena.free(out);
+  }
+}
+
+process.on('message', (message: ToChild) => {
+  if (message.type === 'exit') {
+    process.disconnect();
+    return;
+  }
+  try {
+    send({ type: 'result', id: message.id, result: runTask(message.task) });
+  } catch (error) {
+    send({ type: 'error', id: message.id, message: error instanceof Error ? error.message : String(error) });
+  }
+});
+process.on('disconnect', () => process.exit(0));
+send({ type: 'ready', simd });
