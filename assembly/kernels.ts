@@ -122,6 +122,33 @@ export function rowKey(seed: u32, matrix: u32, row: u32): u32 {
   return (<f64>hi * 2097152.0 + <f64>(lo >>> 11)) * 1.1102230246251565e-16;
 }
 
+/** Four int32 or float32 values from four mixed words. */
+// @ts-ignore: decorator
+@inline function valuesOf<T>(w: v128): v128 {
+  if (isInteger<T>()) return i32x4.shr_u(i32x4.mul(i32x4.shr_u(w, 8), i32x4.splat(100)), 24);
+  return f32x4.mul(f32x4.convert_i32x4_u(i32x4.shr_u(w, 8)), f32x4.splat(5.9604644775390625e-8));
+}
+
+/** Float64 values 0 and 1 of the eight words w0 = (hi0, lo0, hi1, lo1), w1 = (hi2, lo2, hi3, lo3). */
+// @ts-ignore: decorator
+@inline function float64sLow(w0: v128, w1: v128): v128 {
+  return float64Pair(v128.shuffle<i32>(w0, w1, 0, 2, 4, 6), v128.shuffle<i32>(w0, w1, 1, 3, 5, 7));
+}
+
+/** Float64 values 2 and 3 of the same eight words. */
+// @ts-ignore: decorator
+@inline function float64sHigh(w0: v128, w1: v128): v128 {
+  return float64Pair(v128.shuffle<i32>(w0, w1, 4, 6, 0, 2), v128.shuffle<i32>(w0, w1, 5, 7, 1, 3));
+}
+
+/** (hi * 2^21 + (lo >>> 11)) * 2^-53 for the two low lanes of his and los. */
+// @ts-ignore: decorator
+@inline function float64Pair(his: v128, los: v128): v128 {
+  const hi = f64x2.convert_low_i32x4_u(his);
+  const lo = f64x2.convert_low_i32x4_u(i32x4.shr_u(los, 11));
+  return f64x2.mul(f64x2.add(f64x2.mul(hi, f64x2.splat(2097152.0)), lo), f64x2.splat(1.1102230246251565e-16));
+}
+
 /**
  * Fills `rows` rows of `cols` values of type T at `ptr` (row-major, the band's
  * first row at ptr) with the generator's values for rows firstRow.. of `matrix`.
@@ -142,37 +169,21 @@ export function rowKey(seed: u32, matrix: u32, row: u32): u32 {
         i32x4(0, <i32>GOLDEN, <i32>(GOLDEN * 2), <i32>(GOLDEN * 3)),
       );
       const step = i32x4.splat(GOLDEN * 4);
+      const vectors = cols & ~3;
       if (wordsPerValue == 1) {
-        const vectors = cols & ~3;
         for (; c < vectors; c += 4) {
-          const w = mix32x4(ctr);
+          v128.store(rowPtr + <usize>c * size, valuesOf<T>(mix32x4(ctr)));
           ctr = i32x4.add(ctr, step);
-          let v: v128;
-          if (isInteger<T>()) {
-            v = i32x4.shr_u(i32x4.mul(i32x4.shr_u(w, 8), i32x4.splat(100)), 24);
-          } else {
-            v = f32x4.mul(f32x4.convert_i32x4_u(i32x4.shr_u(w, 8)), f32x4.splat(5.9604644775390625e-8));
-          }
-          v128.store(rowPtr + <usize>c * size, v);
         }
       } else {
-        // float64: four words make two values; eight words (two vectors) make four
-        const vectors = cols & ~3;
+        // float64: eight words (two vectors) make four values
         for (; c < vectors; c += 4) {
           const w0 = mix32x4(ctr);
           ctr = i32x4.add(ctr, step);
           const w1 = mix32x4(ctr);
           ctr = i32x4.add(ctr, step);
-          const his = v128.shuffle<i32>(w0, w1, 0, 2, 4, 6);
-          const los = i32x4.shr_u(v128.shuffle<i32>(w0, w1, 1, 3, 5, 7), 11);
-          const scale = f64x2.splat(2097152.0);
-          const unit = f64x2.splat(1.1102230246251565e-16);
-          const d0 = f64x2.mul(f64x2.add(f64x2.mul(f64x2.convert_low_i32x4_u(his), scale), f64x2.convert_low_i32x4_u(los)), unit);
-          const hisHigh = v128.shuffle<i32>(his, his, 2, 3, 0, 1);
-          const losHigh = v128.shuffle<i32>(los, los, 2, 3, 0, 1);
-          const d1 = f64x2.mul(f64x2.add(f64x2.mul(f64x2.convert_low_i32x4_u(hisHigh), scale), f64x2.convert_low_i32x4_u(losHigh)), unit);
-          v128.store(rowPtr + <usize>c * 8, d0, 0);
-          v128.store(rowPtr + <usize>c * 8, d1, 16);
+          v128.store(rowPtr + <usize>c * 8, float64sLow(w0, w1), 0);
+          v128.store(rowPtr + <usize>c * 8, float64sHigh(w0, w1), 16);
         }
       }
     }
@@ -193,13 +204,14 @@ export function rowKey(seed: u32, matrix: u32, row: u32): u32 {
 // The checksum, over the result's little-endian 32-bit words w[k] (a float64
 // value is two words, low word first), k counted from the first word of row 0:
 //
-//   checksum = sum over k of mix32(w[k] + 0x6a09e667 * k)   (mod 2^32)
+//   checksum = sum over k of w[k] * (2k + 1)   (mod 2^32)
 //
-// Each term depends on the word and its position, and a sum of terms combines
-// by addition: a band of rows starting at word k0 is summed alone and the band
-// sums are added (mod 2^32).
-
-const CHECK_STEP: u32 = 0x6a09e667;
+// Every weight is odd, so any single changed word changes the sum, and a word
+// moved to another position changes it too unless the difference of the two
+// words times the distance is a multiple of 2^31. A sum combines by addition:
+// a band of rows starting at word k0 is summed alone and the band sums are
+// added (mod 2^32). It costs one multiply-add per word, so it can be computed
+// in the same pass that produces the result.
 
 /** Checksum terms of `words` words at ptr, the first being word number firstWord. */
 export function checksum(ptr: usize, words: u32, firstWord: u32): u32 {
@@ -207,20 +219,111 @@ export function checksum(ptr: usize, words: u32, firstWord: u32): u32 {
   let sum: u32 = 0;
   if (ASC_FEATURE_SIMD) {
     let acc = i32x4.splat(0);
-    let ctr = i32x4.add(
-      i32x4.splat(firstWord * CHECK_STEP),
-      i32x4(0, <i32>CHECK_STEP, <i32>(CHECK_STEP * 2), <i32>(CHECK_STEP * 3)),
-    );
-    const step = i32x4.splat(CHECK_STEP * 4);
+    let weight = weightsFrom(firstWord);
+    const step = i32x4.splat(8);
     const vectors = words & ~3;
     for (; k < vectors; k += 4) {
-      acc = i32x4.add(acc, mix32x4(i32x4.add(v128.load(ptr + (<usize>k << 2)), ctr)));
-      ctr = i32x4.add(ctr, step);
+      acc = i32x4.add(acc, i32x4.mul(v128.load(ptr + (<usize>k << 2)), weight));
+      weight = i32x4.add(weight, step);
     }
-    sum = <u32>(i32x4.extract_lane(acc, 0) + i32x4.extract_lane(acc, 1) + i32x4.extract_lane(acc, 2) + i32x4.extract_lane(acc, 3));
+    sum = horizontalSum(acc);
   }
   for (; k < words; k++) {
-    sum += mix32(load<u32>(ptr + (<usize>k << 2)) + CHECK_STEP * (firstWord + k));
+    sum += load<u32>(ptr + (<usize>k << 2)) * (2 * (firstWord + k) + 1);
+  }
+  return sum;
+}
+
+/** The weights 2k+1 of words k, k+1, k+2, k+3. */
+// @ts-ignore: decorator
+@inline function weightsFrom(k: u32): v128 {
+  return i32x4.add(i32x4.splat(2 * k + 1), i32x4(0, 2, 4, 6));
+}
+
+// @ts-ignore: decorator
+@inline function horizontalSum(acc: v128): u32 {
+  return <u32>(i32x4.extract_lane(acc, 0) + i32x4.extract_lane(acc, 1) + i32x4.extract_lane(acc, 2) + i32x4.extract_lane(acc, 3));
+}
+
+// ---------------------------------------------------------------------------
+// The lab's job in one pass: out = A op B where A and B are generator matrices
+// (0 and 1) that are never stored: each value of A and B is drawn in a
+// register, combined, written to out and added to the checksum. The same
+// values as fill + binary + checksum, with a third of the memory traffic.
+// Returns the band's checksum part.
+
+// @ts-ignore: decorator
+@inline function randomBinary<T>(op: i32, out: usize, cols: u32, firstRow: u32, rows: u32, seed: u32): u32 {
+  const size = sizeof<T>();
+  const wordsPerValue: u32 = isFloat<T>() && size == 8 ? 2 : 1;
+  let sum: u32 = 0;
+  for (let r: u32 = 0; r < rows; r++) {
+    const row = firstRow + r;
+    const keyA = rowKey(seed, 0, row);
+    const keyB = rowKey(seed, 1, row);
+    const rowPtr = out + <usize>r * <usize>cols * size;
+    const firstWord: u32 = row * cols * wordsPerValue;
+    let c: u32 = 0;
+    if (ASC_FEATURE_SIMD) {
+      const lanes = i32x4(0, <i32>GOLDEN, <i32>(GOLDEN * 2), <i32>(GOLDEN * 3));
+      let ctrA = i32x4.add(i32x4.splat(keyA), lanes);
+      let ctrB = i32x4.add(i32x4.splat(keyB), lanes);
+      const step = i32x4.splat(GOLDEN * 4);
+      let acc = i32x4.splat(0);
+      let weight = weightsFrom(firstWord);
+      const eight = i32x4.splat(8);
+      const vectors = cols & ~3;
+      if (wordsPerValue == 1) {
+        for (; c < vectors; c += 4) {
+          const a = valuesOf<T>(mix32x4(ctrA));
+          const b = valuesOf<T>(mix32x4(ctrB));
+          ctrA = i32x4.add(ctrA, step);
+          ctrB = i32x4.add(ctrB, step);
+          const v = vectorOp<T>(op, a, b);
+          v128.store(rowPtr + <usize>c * size, v);
+          acc = i32x4.add(acc, i32x4.mul(v, weight));
+          weight = i32x4.add(weight, eight);
+        }
+      } else {
+        for (; c < vectors; c += 4) {
+          const a0 = mix32x4(ctrA), b0 = mix32x4(ctrB);
+          ctrA = i32x4.add(ctrA, step);
+          ctrB = i32x4.add(ctrB, step);
+          const a1 = mix32x4(ctrA), b1 = mix32x4(ctrB);
+          ctrA = i32x4.add(ctrA, step);
+          ctrB = i32x4.add(ctrB, step);
+          const v0 = vectorOp<f64>(op, float64sLow(a0, a1), float64sLow(b0, b1));
+          const v1 = vectorOp<f64>(op, float64sHigh(a0, a1), float64sHigh(b0, b1));
+          v128.store(rowPtr + <usize>c * 8, v0, 0);
+          v128.store(rowPtr + <usize>c * 8, v1, 16);
+          acc = i32x4.add(acc, i32x4.mul(v0, weight));
+          weight = i32x4.add(weight, eight);
+          acc = i32x4.add(acc, i32x4.mul(v1, weight));
+          weight = i32x4.add(weight, eight);
+        }
+      }
+      sum += horizontalSum(acc);
+    }
+    for (; c < cols; c++) {
+      const p = rowPtr + <usize>c * size;
+      const k = firstWord + c * wordsPerValue;
+      if (isInteger<T>()) {
+        const v = scalarOp<i32>(op, toInt32(mix32(keyA + GOLDEN * c)), toInt32(mix32(keyB + GOLDEN * c)));
+        store<i32>(p, v);
+        sum += <u32>v * (2 * k + 1);
+      } else if (size == 4) {
+        const v = scalarOp<f32>(op, toFloat32(mix32(keyA + GOLDEN * c)), toFloat32(mix32(keyB + GOLDEN * c)));
+        store<f32>(p, v);
+        sum += reinterpret<u32>(v) * (2 * k + 1);
+      } else {
+        const a = toFloat64(mix32(keyA + GOLDEN * (2 * c)), mix32(keyA + GOLDEN * (2 * c + 1)));
+        const b = toFloat64(mix32(keyB + GOLDEN * (2 * c)), mix32(keyB + GOLDEN * (2 * c + 1)));
+        const v = scalarOp<f64>(op, a, b);
+        store<f64>(p, v);
+        const bits = reinterpret<u64>(v);
+        sum += <u32>bits * (2 * k + 1) + <u32>(bits >>> 32) * (2 * k + 3);
+      }
+    }
   }
   return sum;
 }
@@ -242,6 +345,16 @@ export function mul_f64(a: usize, b: usize, out: usize, count: usize): void { bi
 export function fill_i32(ptr: usize, cols: u32, firstRow: u32, rows: u32, seed: u32, matrix: u32): void { fillRandom<i32>(ptr, cols, firstRow, rows, seed, matrix); }
 export function fill_f32(ptr: usize, cols: u32, firstRow: u32, rows: u32, seed: u32, matrix: u32): void { fillRandom<f32>(ptr, cols, firstRow, rows, seed, matrix); }
 export function fill_f64(ptr: usize, cols: u32, firstRow: u32, rows: u32, seed: u32, matrix: u32): void { fillRandom<f64>(ptr, cols, firstRow, rows, seed, matrix); }
+
+export function random_add_i32(out: usize, cols: u32, firstRow: u32, rows: u32, seed: u32): u32 { return randomBinary<i32>(OP_ADD, out, cols, firstRow, rows, seed); }
+export function random_add_f32(out: usize, cols: u32, firstRow: u32, rows: u32, seed: u32): u32 { return randomBinary<f32>(OP_ADD, out, cols, firstRow, rows, seed); }
+export function random_add_f64(out: usize, cols: u32, firstRow: u32, rows: u32, seed: u32): u32 { return randomBinary<f64>(OP_ADD, out, cols, firstRow, rows, seed); }
+export function random_sub_i32(out: usize, cols: u32, firstRow: u32, rows: u32, seed: u32): u32 { return randomBinary<i32>(OP_SUB, out, cols, firstRow, rows, seed); }
+export function random_sub_f32(out: usize, cols: u32, firstRow: u32, rows: u32, seed: u32): u32 { return randomBinary<f32>(OP_SUB, out, cols, firstRow, rows, seed); }
+export function random_sub_f64(out: usize, cols: u32, firstRow: u32, rows: u32, seed: u32): u32 { return randomBinary<f64>(OP_SUB, out, cols, firstRow, rows, seed); }
+export function random_mul_i32(out: usize, cols: u32, firstRow: u32, rows: u32, seed: u32): u32 { return randomBinary<i32>(OP_MUL, out, cols, firstRow, rows, seed); }
+export function random_mul_f32(out: usize, cols: u32, firstRow: u32, rows: u32, seed: u32): u32 { return randomBinary<f32>(OP_MUL, out, cols, firstRow, rows, seed); }
+export function random_mul_f64(out: usize, cols: u32, firstRow: u32, rows: u32, seed: u32): u32 { return randomBinary<f64>(OP_MUL, out, cols, firstRow, rows, seed); }
 
 /** 1 when this module was built with SIMD, 0 for the scalar fallback. */
 export function simd(): i32 { return ASC_FEATURE_SIMD ? 1 : 0; }

@@ -70,14 +70,18 @@ export function placeJob(arena: Arena, job: JobSpec): PlacedJob {
   const count = rows * cols;
   const bytes = count * ELEMENT_BYTES[dtype];
   const rowBytes = cols * ELEMENT_BYTES[dtype];
+  // random jobs draw A and B in registers: only the output needs memory
+  const regions = job.source.kind === 'data' ? 3 : 1;
   const allocated: number[] = [];
   try {
-    for (let i = 0; i < 3; i++) allocated.push(arena.alloc(bytes));
+    for (let i = 0; i < regions; i++) allocated.push(arena.alloc(bytes));
   } catch (e) {
     for (const p of allocated) arena.free(p);
     throw e;
   }
-  const [a, b, out] = allocated as [number, number, number];
+  const out = allocated[0]!;
+  const a = allocated[1] ?? 0;
+  const b = allocated[2] ?? 0;
   // the buffer is read after the allocations: an alloc may have grown the memory
   if (job.source.kind === 'data') {
     viewOf(dtype, arena.memory.buffer, a, count).set(job.source.a);
@@ -96,8 +100,8 @@ export function placeJob(arena: Arena, job: JobSpec): PlacedJob {
         cols,
         firstRow: s.firstRow,
         rows: s.rows,
-        a: a + s.firstRow * rowBytes,
-        b: b + s.firstRow * rowBytes,
+        a: a && a + s.firstRow * rowBytes,
+        b: b && b + s.firstRow * rowBytes,
         out: out + s.firstRow * rowBytes,
         seed,
       })),

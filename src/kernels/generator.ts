@@ -14,8 +14,6 @@ export function mix32(x: number): number {
 
 /** Weyl step between consecutive words of one row's stream. */
 export const GOLDEN = 0x9e3779b9 | 0;
-/** Weyl step between consecutive words of the checksum. */
-export const CHECK_STEP = 0x6a09e667 | 0;
 
 /** The stream key of `row` of `matrix` (0 = A, 1 = B) for `seed`. Unsigned. */
 export function rowKey(seed: number, matrix: number, row: number): number {
@@ -34,9 +32,9 @@ export const float32FromWord = (w: number): number => (w >>> 8) * 5.960464477539
 export const float64FromWords = (hi: number, lo: number): number =>
   ((hi >>> 0) * 2097152 + (lo >>> 11)) * 1.1102230246251565e-16;
 
-/** One checksum term: word w (any 32 bits) at position k. Int32 bits. */
+/** One checksum term: word w (any 32 bits) at position k, w * (2k + 1) mod 2^32. Int32 bits. */
 export function checksumTerm(w: number, k: number): number {
-  return mix32((w + Math.imul(CHECK_STEP, k)) | 0);
+  return Math.imul(w, 2 * k + 1);
 }
 
 /** Formats a 32-bit checksum as the API shows it: 8 lowercase hex digits. */

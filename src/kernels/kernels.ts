@@ -13,6 +13,12 @@ export interface Kernels {
   binary(op: Op, dtype: Dtype, a: number, b: number, out: number, count: number): void;
   /** Writes `rows` generator rows firstRow.. of `matrix` (0 = A, 1 = B), `cols` values each, at byte offset ptr. */
   fill(dtype: Dtype, ptr: number, cols: number, firstRow: number, rows: number, seed: number, matrix: number): void;
+  /**
+   * The lab's job in one pass: writes `rows` rows firstRow.. of (generator
+   * matrix A) op (generator matrix B) at byte offset out, without storing A or
+   * B, and returns their checksum part (unsigned).
+   */
+  randomBinary(op: Op, dtype: Dtype, out: number, cols: number, firstRow: number, rows: number, seed: number): number;
   /** Checksum terms of `words` 32-bit words at ptr, the first being word number firstWord; unsigned. */
   checksum(ptr: number, words: number, firstWord: number): number;
 }
@@ -28,21 +34,18 @@ export interface Band {
   /** First row of the band in the whole matrix (the generator and checksum need it). */
   firstRow: number;
   rows: number;
-  /** Byte offsets of the band's first element in A, B and the output. */
+  /** Byte offsets of the band's first element in A, B and the output (A and B unused for random jobs). */
   a: number;
   b: number;
   out: number;
-  /** Generate A and B from this seed first; undefined when A and B hold caller data. */
-  seed?: number;
+  /** Draw A and B from the generator with this seed; undefined when A and B hold caller data. */
+  seed?: number | undefined;
 }
 
 /** Runs one band: generate (random jobs), operate, checksum. Returns the band's checksum part (unsigned). */
 export function runBand(k: Kernels, band: Band): number {
   const { dtype, cols, firstRow, rows } = band;
-  if (band.seed !== undefined) {
-    k.fill(dtype, band.a, cols, firstRow, rows, band.seed, 0);
-    k.fill(dtype, band.b, cols, firstRow, rows, band.seed, 1);
-  }
+  if (band.seed !== undefined) return k.randomBinary(band.op, dtype, band.out, cols, firstRow, rows, band.seed);
   const count = rows * cols;
   k.binary(band.op, dtype, band.a, band.b, band.out, count);
   const words = WORDS_PER_ELEMENT[dtype];

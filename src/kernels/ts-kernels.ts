@@ -4,7 +4,7 @@
 // counted loops, Math.imul for 32-bit products, no per-element allocation.
 
 import type { Dtype, Op } from './dtype.js';
-import { CHECK_STEP, GOLDEN, mix32, rowKey } from './generator.js';
+import { GOLDEN, mix32, rowKey } from './generator.js';
 import type { Kernels } from './kernels.js';
 
 type Views = { i32: Int32Array; f32: Float32Array; f64: Float64Array; u32: Uint32Array };
@@ -83,17 +83,81 @@ export class TsKernels implements Kernels {
     }
   }
 
+  randomBinary(op: Op, dtype: Dtype, out: number, cols: number, firstRow: number, rows: number, seed: number): number {
+    const v = this.#v();
+    const loop = randomLoopFor(op, dtype);
+    const arr = this.#typed(dtype);
+    const shift = dtype === 'float64' ? 3 : 2;
+    const wordsPerValue = dtype === 'float64' ? 2 : 1;
+    let sum = 0;
+    for (let r = 0; r < rows; r++) {
+      const row = firstRow + r;
+      const at = (out >>> shift) + r * cols;
+      sum = (sum + loop(arr, v.u32, at, cols, rowKey(seed, 0, row), rowKey(seed, 1, row), row * cols * wordsPerValue)) | 0;
+    }
+    return sum >>> 0;
+  }
+
   checksum(ptr: number, words: number, firstWord: number): number {
     const u32 = this.#v().u32;
     const base = ptr >>> 2;
     let sum = 0;
-    let ctr = Math.imul(CHECK_STEP, firstWord);
+    let weight = (2 * firstWord + 1) | 0;
     for (let k = 0; k < words; k++) {
-      sum = (sum + mix32((u32[base + k]! + ctr) | 0)) | 0;
-      ctr = (ctr + CHECK_STEP) | 0;
+      sum = (sum + Math.imul(u32[base + k]!, weight)) | 0;
+      weight = (weight + 2) | 0;
     }
     return sum >>> 0;
   }
+}
+
+// The lab's job fused in one loop per (op, dtype), as a TS developer who cared
+// would write it: A and B values are drawn into locals and never stored, the
+// result is written once and checksummed in the same pass (reading its bits
+// back through a Uint32Array view of the same memory for floats). Generated
+// from one template, like the binary loops above.
+type RandomLoop = (out: MatrixView, u32: Uint32Array, at: number, cols: number, keyA: number, keyB: number, firstWord: number) => number;
+
+const DRAW: Record<Dtype, (ctr: string) => string> = {
+  int32: (ctr) => `Math.imul(mix32(${ctr}) >>> 8, 100) >>> 24`,
+  float32: (ctr) => `(mix32(${ctr}) >>> 8) * 5.9604644775390625e-8`,
+  float64: (ctr) => `((mix32(${ctr}) >>> 0) * 2097152 + (mix32((${ctr} + GOLDEN) | 0) >>> 11)) * 1.1102230246251565e-16`,
+};
+
+const CHECK: Record<Dtype, string> = {
+  int32: 'sum = (sum + Math.imul(out[i], weight)) | 0; weight = (weight + 2) | 0;',
+  float32: 'sum = (sum + Math.imul(u32[i], weight)) | 0; weight = (weight + 2) | 0;',
+  float64:
+    'sum = (sum + Math.imul(u32[2 * i], weight) + Math.imul(u32[2 * i + 1], (weight + 2) | 0)) | 0; weight = (weight + 4) | 0;',
+};
+
+function compileRandomLoop(op: Op, dtype: Dtype): RandomLoop {
+  const step = dtype === 'float64' ? '(GOLDEN + GOLDEN) | 0' : 'GOLDEN';
+  const value = EXPRESSION[op](dtype).replaceAll('x[i]', 'a').replaceAll('y[i]', 'b');
+  const body = `
+    return function randomLoop(out, u32, at, cols, keyA, keyB, firstWord) {
+      let ctrA = keyA | 0, ctrB = keyB | 0, sum = 0, weight = (2 * firstWord + 1) | 0;
+      const stepCtr = ${step};
+      for (let c = 0; c < cols; c++) {
+        const a = ${DRAW[dtype]('ctrA')};
+        const b = ${DRAW[dtype]('ctrB')};
+        const i = at + c;
+        out[i] = ${value};
+        ${CHECK[dtype]}
+        ctrA = (ctrA + stepCtr) | 0;
+        ctrB = (ctrB + stepCtr) | 0;
+      }
+      return sum;
+    };`;
+  return new Function('mix32', 'GOLDEN', body)(mix32, GOLDEN) as RandomLoop;
+}
+
+const RANDOM_LOOPS = new Map<string, RandomLoop>();
+function randomLoopFor(op: Op, dtype: Dtype): RandomLoop {
+  const key = `${op}:${dtype}`;
+  let loop = RANDOM_LOOPS.get(key);
+  if (!loop) RANDOM_LOOPS.set(key, (loop = compileRandomLoop(op, dtype)));
+  return loop;
 }
 
 // One row of each dtype. The counter advances by GOLDEN per word (a Weyl

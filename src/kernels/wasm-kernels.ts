@@ -49,6 +49,7 @@ interface KernelExports {
 }
 
 type BinaryFn = (a: number, b: number, out: number, count: number) => void;
+type RandomBinaryFn = (out: number, cols: number, firstRow: number, rows: number, seed: number) => number;
 type FillFn = (ptr: number, cols: number, firstRow: number, rows: number, seed: number, matrix: number) => void;
 const SUFFIX: Record<Dtype, string> = { int32: 'i32', float32: 'f32', float64: 'f64' };
 
@@ -59,6 +60,7 @@ export class WasmKernels implements Kernels {
   readonly #exports: KernelExports;
   readonly #binary: Record<string, BinaryFn> = {};
   readonly #fill: Record<string, FillFn> = {};
+  readonly #randomBinary: Record<string, RandomBinaryFn> = {};
 
   constructor(module: WebAssembly.Module, memory: WebAssembly.Memory) {
     this.memory = memory;
@@ -68,6 +70,7 @@ export class WasmKernels implements Kernels {
     for (const dtype of Object.keys(SUFFIX) as Dtype[]) {
       for (const op of ['add', 'sub', 'mul'] as Op[]) {
         this.#binary[`${op}:${dtype}`] = this.#exports[`${op}_${SUFFIX[dtype]}`] as BinaryFn;
+        this.#randomBinary[`${op}:${dtype}`] = this.#exports[`random_${op}_${SUFFIX[dtype]}`] as RandomBinaryFn;
       }
       this.#fill[dtype] = this.#exports[`fill_${SUFFIX[dtype]}`] as FillFn;
     }
@@ -79,6 +82,10 @@ export class WasmKernels implements Kernels {
 
   fill(dtype: Dtype, ptr: number, cols: number, firstRow: number, rows: number, seed: number, matrix: number): void {
     this.#fill[dtype]!(ptr, cols, firstRow, rows, seed, matrix);
+  }
+
+  randomBinary(op: Op, dtype: Dtype, out: number, cols: number, firstRow: number, rows: number, seed: number): number {
+    return this.#randomBinary[`${op}:${dtype}`]!(out, cols, firstRow, rows, seed) >>> 0;
   }
 
   checksum(ptr: number, words: number, firstWord: number): number {

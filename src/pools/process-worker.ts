@@ -22,12 +22,13 @@ function send(message: FromChild): void {
 function runTask(task: ProcessTask): ProcessResult {
   const count = task.rows * task.cols;
   const bytes = count * ELEMENT_BYTES[task.dtype];
-  const a = arena.alloc(bytes);
-  const b = arena.alloc(bytes);
   const out = arena.alloc(bytes);
+  const data = task.seed === undefined;
+  const a = data ? arena.alloc(bytes) : 0;
+  const b = data ? arena.alloc(bytes) : 0;
   try {
     const buffer = () => arena.memory.buffer;
-    if (task.seed === undefined) {
+    if (data) {
       viewOf(task.dtype, buffer(), a, count).set(task.a!);
       viewOf(task.dtype, buffer(), b, count).set(task.b!);
     }
@@ -37,9 +38,11 @@ function runTask(task: ProcessTask): ProcessResult {
     if (task.wantOutput) result.out = viewOf(task.dtype, buffer(), out, count).slice();
     return result;
   } finally {
-    arena.free(a);
-    arena.free(b);
     arena.free(out);
+    if (data) {
+      arena.free(a);
+      arena.free(b);
+    }
   }
 }
 
