@@ -82,6 +82,7 @@ export class Pool<Task, Result> extends EventEmitter {
   #startFailures = 0;
   #closed = false;
   #fatal: Error | undefined;
+  readonly #respawns = new Set<NodeJS.Timeout>();
 
   constructor(options: PoolOptions<Task, Result>) {
     super();
@@ -108,6 +109,20 @@ export class Pool<Task, Result> extends EventEmitter {
   /** Worker ids (thread ids or pids), for chaos tests and leak checks. */
   workerIds(): number[] {
     return [...this.#slots].map((s) => s.transport.id);
+  }
+
+  /**
+   * Kills one worker as a crash would (chaos tests, the soak script): a random
+   * busy one if there is one, else any. Resolves with its id, or undefined if
+   * the pool has no worker.
+   */
+  async killWorker(id?: number): Promise<number | undefined> {
+    const slots = [...this.#slots].filter((s) => !s.retiring);
+    const busy = slots.filter((s) => s.running);
+    const pick = id !== undefined ? slots.find((s) => s.transport.id === id) : (busy.length ? busy : slots)[Math.floor(Math.random() * (busy.length || slots.length))];
+    if (!pick) return undefined;
+    await pick.transport.kill();
+    return pick.transport.id;
   }
 
   /** Runs the tasks of one job; resolves with their results in order. */
@@ -159,6 +174,8 @@ export class Pool<Task, Result> extends EventEmitter {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    for (const t of this.#respawns) clearTimeout(t);
+    this.#respawns.clear();
     for (const q of this.#queue.splice(0)) this.#fail(q.job, errors.poolClosed(`the ${this.#options.name} pool is closing`));
     await Promise.all([...this.#slots].map((s) => this.#stop(s)));
   }
@@ -211,15 +228,19 @@ export class Pool<Task, Result> extends EventEmitter {
     this.#restarts++;
     this.emit('restart', error);
     const backoff = Math.min(5000, this.#startFailures === 0 ? 0 : 100 * 2 ** (this.#startFailures - 1));
-    setTimeout(() => {
+    const timer = setTimeout(() => {
+      this.#respawns.delete(timer);
       if (!this.#closed && !this.#fatal) this.#spawn();
-    }, backoff).unref();
+    }, backoff);
+    this.#respawns.add(timer);
   }
 
   #taskCrashed(task: QueuedTask<Task, Result>, error: Error): void {
     const job = task.job;
     job.running--;
     if (job.error) return this.#maybeSettle(job);
+    if (this.#closed) return this.#fail(job, errors.poolClosed(`the ${this.#options.name} pool closed while the job ran`));
+    if (this.#fatal) return this.#fail(job, errors.workerFailed(`the ${this.#options.name} pool is down: ${this.#fatal.message}`));
     if (task.attempts < 2) {
       // the work is pure: run it again, first in line
       this.#queue.unshift(task);
@@ -230,6 +251,7 @@ export class Pool<Task, Result> extends EventEmitter {
   }
 
   #dispatch(): void {
+    if (this.#closed) return;
     for (const slot of this.#slots) {
       if (this.#queue.length === 0) return;
       if (!slot.ready || slot.running || slot.retiring) continue;
