@@ -1,0 +1,127 @@
+// The server's entry point (`npm start`): parse the command line, refuse the
+// slow JS fallback of uWS, check the port, start the kernel pools, serve, and
+// drain on SIGTERM/SIGINT like Gunicorn's arbiter.
+
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { createEngines, type Engines } from '../engines/index.js';
+import { AcceptorGroup } from '../http/acceptors.js';
+import { AccessLog } from '../http/access-log.js';
+import { enginesRunner, maxWorkersTable } from '../http/job-runner.js';
+import { createLogger, type Logger } from '../http/logger.js';
+import { HttpServer } from '../http/server.js';
+import { HttpMetrics, aggregateMetrics, registerProcessMetrics } from '../metrics/metrics.js';
+import { ROOT } from '../paths.js';
+import { UsageError, helpText, parseCommandLine, type ServerConfig } from './options.js';
+
+const NAME = 'wasmatrix';
+const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+
+/** Exit codes: 0 clean, 1 could not start or crashed, 2 bad command line (as Gunicorn and argparse). */
+function fail(message: string, code: number): never {
+  process.stderr.write(`${NAME}: error: ${message}\n`);
+  process.exit(code);
+}
+
+/** uWS refuses nothing when a port is shared (SO_REUSEPORT): ask the OS first with an exclusive bind. */
+function checkPortFree(host: string, port: number): Promise<void> {
+  if (port === 0) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', (e: NodeJS.ErrnoException) => {
+      const why: Record<string, string> = {
+        EADDRINUSE: `${host}:${port} is already in use (another server listens there); pick another with -b HOST:PORT`,
+        EACCES: `no permission to listen on ${host}:${port} (ports below 1024 need privileges)`,
+        EADDRNOTAVAIL: `${host} is not an address of this machine`,
+        ENOTFOUND: `cannot resolve host ${host}`,
+      };
+      reject(new Error(why[e.code ?? ''] ?? `cannot listen on ${host}:${port}: ${e.message}`));
+    });
+    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve()));
+  });
+}
+
+async function loadNativeUws(): Promise<void> {
+  const uws = (await import('uWebSockets.js')).default as { getParts?: unknown };
+  if (typeof uws.getParts !== 'function') {
+    fail(
+      `uWebSockets.js loaded its slow pure-JS fallback, not the native build (Node ${process.versions.node}, ABI ${process.versions.modules}; ` +
+        'the package ships native builds for Node 16, 18 and 20 only). Use Node 20 (see package.json "engines").',
+      1,
+    );
+  }
+}
+
+async function serve(config: ServerConfig): Promise<void> {
+  const log = createLogger(config.logLevel);
+  await loadNativeUws();
+  await checkPortFree(config.host, config.port).catch((e: Error) => fail(e.message, 1));
+
+  let engines: Engines;
+  try {
+    engines = await createEngines({ threads: config.threads, processes: config.processes, maxQueue: config.maxQueue });
+  } catch (e) {
+    fail(`the kernel pools failed to start: ${(e as Error).message}`, 1);
+  }
+  const runner = enginesRunner(engines);
+  const metrics = new HttpMetrics();
+  registerProcessMetrics(metrics.registry, { threads: () => engines.threads.stats(), processes: () => engines.processes.stats() });
+  const accessLog = config.accessLog ? new AccessLog(config.accessLog) : undefined;
+  const acceptors = new AcceptorGroup({ runner, log, metricsText: () => metricsText() });
+  const metricsText = async (): Promise<string> => aggregateMetrics([await metrics.json(), ...(await acceptors.collectMetrics())]);
+  const server = new HttpServer({ name: NAME, version: VERSION, runner, maxN: config.maxN, maxBody: config.maxBody, timeout: config.timeout, metrics, metricsText, accessLog, log });
+
+  let port: number;
+  try {
+    port = await server.listen(config.host, config.port);
+    await acceptors.start(config.workers - 1, { config, port, maxWorkers: maxWorkersTable(runner), name: NAME, version: VERSION });
+  } catch (e) {
+    await engines.close();
+    fail(`cannot serve on ${config.host}:${config.port}: ${(e as Error).message}`, 1);
+  }
+
+  let stopping = false;
+  const shutdown = async (reason: string, code: number): Promise<void> => {
+    if (stopping) {
+      log.warning(`${reason} again: exiting now`);
+      process.exit(1);
+    }
+    stopping = true;
+    const gracefulMs = config.gracefulTimeout * 1000;
+    log.info(`${reason}: draining (${server.inFlight} in flight here, up to ${config.gracefulTimeout} s)`);
+    server.drain();
+    const [idle] = await Promise.all([server.whenIdle(gracefulMs), acceptors.drain(gracefulMs)]);
+    if (!idle) log.warning(`graceful timeout: ${server.inFlight} requests still in flight are dropped`);
+    server.close();
+    await engines.close();
+    accessLog?.close();
+    log.info('stopped');
+    process.exit(code);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM', 0));
+  process.on('SIGINT', () => void shutdown('SIGINT', 0));
+  engines.on('fatal', (e: Error) => {
+    log.critical(`a kernel pool is down: ${e.message}`);
+    void shutdown('fatal pool failure', 1);
+  });
+  process.on('uncaughtException', (e) => log.critical(`uncaught exception: ${e.stack}`));
+  process.on('unhandledRejection', (e) => log.critical(`unhandled rejection: ${(e as Error)?.stack ?? String(e)}`));
+
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  process.stdout.write(
+    `${NAME} ${VERSION} listening on http://${host}:${port}/ (acceptors ${config.workers}, threads ${engines.threads.maxWorkers}, ` +
+      `processes ${engines.processes.maxWorkers}, SIMD ${engines.simd ? 'on' : 'off'}, pid ${process.pid})\n`,
+  );
+}
+
+let command;
+try {
+  command = parseCommandLine(process.argv.slice(2));
+} catch (e) {
+  if (e instanceof UsageError) fail(`${e.message} (see --help)`, 2);
+  throw e;
+}
+if (command.kind === 'help') process.stdout.write(`${helpText(NAME, VERSION)}\n`);
+else if (command.kind === 'version') process.stdout.write(`${NAME} ${VERSION}\n`);
+else await serve(command.config);

@@ -1,0 +1,158 @@
+// The server's command line, in one table: each option's flag, environment
+// variable, default and Gunicorn counterpart. The table drives the parser
+// (node:util parseArgs), the validation and the --help text, so they cannot
+// drift apart. Precedence: flag, then environment variable, then default.
+
+import { availableParallelism } from 'node:os';
+import { parseArgs } from 'node:util';
+
+export const LOG_LEVELS = ['debug', 'info', 'warning', 'error', 'critical'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface ServerConfig {
+  host: string;
+  port: number;
+  /** Kernel thread pool size. */
+  threads: number;
+  /** Kernel process pool size. */
+  processes: number;
+  /** HTTP acceptor threads (the main thread is the first). */
+  workers: number;
+  /** Deadline of one job in seconds; 0 disables it. */
+  timeout: number;
+  /** Seconds in-flight requests get to finish after SIGTERM/SIGINT. */
+  gracefulTimeout: number;
+  /** Jobs allowed to wait per pool before 503. */
+  maxQueue: number;
+  /** Largest rows or cols. */
+  maxN: number;
+  /** Largest request body in bytes. */
+  maxBody: number;
+  /** Access log file, '-' for stdout, null for none. */
+  accessLog: string | null;
+  logLevel: LogLevel;
+}
+
+/** A bad command line or environment: main prints the message and exits 2. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+type Kind = 'bind' | 'count' | 'seconds' | 'bytes' | 'string' | 'level';
+
+interface OptionSpec {
+  key: keyof ServerConfig | 'bind';
+  long: string;
+  short?: string;
+  metavar: string;
+  env: string[];
+  kind: Kind;
+  /** Minimum for numbers. */
+  min?: number;
+  default: () => string;
+  gunicorn: string;
+  help: string;
+}
+
+const cores = (): string => String(availableParallelism());
+
+export const OPTIONS: readonly OptionSpec[] = [
+  { key: 'bind', long: 'bind', short: 'b', metavar: 'HOST:PORT', env: ['HOST', 'PORT'], kind: 'bind', default: () => '127.0.0.1:8000', gunicorn: '-b/--bind', help: 'address to listen on (PORT and HOST set either part; port 0 picks a free one)' },
+  { key: 'workers', long: 'workers', short: 'w', metavar: 'N', env: ['WEB_CONCURRENCY', 'WASMATRIX_WORKERS'], kind: 'count', min: 1, default: () => '1', gunicorn: '-w/--workers', help: 'HTTP acceptor threads sharing the port and one set of kernel pools' },
+  { key: 'threads', long: 'threads', metavar: 'N', env: ['WASMATRIX_THREADS'], kind: 'count', min: 1, default: cores, gunicorn: '--threads', help: 'kernel thread pool size' },
+  { key: 'processes', long: 'processes', metavar: 'N', env: ['WASMATRIX_PROCESSES'], kind: 'count', min: 1, default: cores, gunicorn: '(-w with sync workers)', help: 'kernel process pool size' },
+  { key: 'timeout', long: 'timeout', short: 't', metavar: 'SECONDS', env: ['WASMATRIX_TIMEOUT'], kind: 'seconds', min: 0, default: () => '30', gunicorn: '-t/--timeout', help: 'deadline of one job; past it the answer is 504 (0: none)' },
+  { key: 'gracefulTimeout', long: 'graceful-timeout', metavar: 'SECONDS', env: ['WASMATRIX_GRACEFUL_TIMEOUT'], kind: 'seconds', min: 0, default: () => '30', gunicorn: '--graceful-timeout', help: 'time in-flight requests get to finish after SIGTERM/SIGINT' },
+  { key: 'maxQueue', long: 'max-queue', metavar: 'N', env: ['WASMATRIX_MAX_QUEUE'], kind: 'count', min: 0, default: () => '1024', gunicorn: '--backlog (roughly)', help: 'jobs allowed to wait per pool; beyond it 503 with Retry-After' },
+  { key: 'maxN', long: 'max-n', metavar: 'N', env: ['WASMATRIX_MAX_N'], kind: 'count', min: 1, default: () => '4096', gunicorn: '(none)', help: 'largest rows or cols; beyond it 413' },
+  { key: 'maxBody', long: 'max-body', metavar: 'BYTES', env: ['WASMATRIX_MAX_BODY'], kind: 'bytes', min: 0, default: () => String(256 * 1024 * 1024), gunicorn: '(--limit-request-* for headers only)', help: 'largest request body; beyond it 413' },
+  { key: 'accessLog', long: 'access-log', metavar: 'PATH|-', env: ['WASMATRIX_ACCESS_LOG'], kind: 'string', default: () => '', gunicorn: '--access-logfile', help: "one line per request to PATH, or '-' for stdout (default: off)" },
+  { key: 'logLevel', long: 'log-level', metavar: 'LEVEL', env: ['WASMATRIX_LOG_LEVEL'], kind: 'level', default: () => 'info', gunicorn: '--log-level', help: `${LOG_LEVELS.join('|')}` },
+];
+
+export type Command = { kind: 'help' } | { kind: 'version' } | { kind: 'serve'; config: ServerConfig };
+
+/** Parses argv (without node and script) and the environment. Throws UsageError. */
+export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = process.env): Command {
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {
+    help: { type: 'boolean', short: 'h' },
+    version: { type: 'boolean', short: 'v' },
+  };
+  for (const o of OPTIONS) options[o.long] = o.short ? { type: 'string', short: o.short } : { type: 'string' };
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false }));
+  } catch (e) {
+    throw new UsageError((e as Error).message.split('\n')[0]!);
+  }
+  if (values.help) return { kind: 'help' };
+  if (values.version) return { kind: 'version' };
+
+  const config = {} as Record<string, unknown>;
+  for (const o of OPTIONS) {
+    const flag = values[o.long];
+    if (o.kind === 'bind') {
+      Object.assign(config, parseBind(typeof flag === 'string' ? flag : undefined, env));
+      continue;
+    }
+    const fromEnv = o.env.map((name) => ({ name, value: env[name] })).find((e) => e.value !== undefined && e.value !== '');
+    const [raw, source] = typeof flag === 'string' ? [flag, `--${o.long}`] : fromEnv ? [fromEnv.value!, fromEnv.name] : [o.default(), `--${o.long}`];
+    config[o.key] = convert(o, raw, source);
+  }
+  return { kind: 'serve', config: config as unknown as ServerConfig };
+}
+
+function convert(o: OptionSpec, raw: string, source: string): unknown {
+  switch (o.kind) {
+    case 'count':
+    case 'bytes':
+      if (!/^\d+$/.test(raw) || Number(raw) < (o.min ?? 0) || !Number.isSafeInteger(Number(raw))) {
+        throw new UsageError(`${source} must be an integer >= ${o.min ?? 0} (got "${raw}")`);
+      }
+      return Number(raw);
+    case 'seconds':
+      if (!/^\d+(\.\d+)?$/.test(raw)) throw new UsageError(`${source} must be a number of seconds >= 0 (got "${raw}")`);
+      return Number(raw);
+    case 'level':
+      if (!(LOG_LEVELS as readonly string[]).includes(raw)) throw new UsageError(`${source} must be one of ${LOG_LEVELS.join(', ')} (got "${raw}")`);
+      return raw;
+    default:
+      return raw === '' ? null : raw;
+  }
+}
+
+function parseBind(flag: string | undefined, env: NodeJS.ProcessEnv): { host: string; port: number } {
+  let host = env.HOST || '127.0.0.1';
+  let portText = env.PORT || '8000';
+  let source = env.PORT ? 'PORT' : '--bind';
+  if (flag !== undefined) {
+    // HOST:PORT, :PORT, HOST, or [IPv6]:PORT
+    const m = /^(?:\[([^\]]+)\]|([^:]*))(?::(.*))?$/.exec(flag);
+    if (!m || (m[1] === undefined && m[2] === '' && m[3] === undefined)) throw new UsageError(`--bind must be HOST:PORT (got "${flag}")`);
+    host = m[1] ?? (m[2] || host);
+    if (m[3] !== undefined) portText = m[3];
+    source = '--bind';
+  }
+  if (!/^\d+$/.test(portText) || Number(portText) > 65535) throw new UsageError(`${source}: the port must be an integer from 0 to 65535 (got "${portText}")`);
+  return { host, port: Number(portText) };
+}
+
+export function helpText(name: string, version: string): string {
+  const rows = OPTIONS.map((o) => [`${o.short ? `-${o.short}, ` : '    '}--${o.long} ${o.metavar}`, o.help, o.default() || '(off)', o.env.join(', '), o.gunicorn]);
+  rows.unshift(['-h, --help', 'show this help and exit', '', '', '-h/--help'], ['-v, --version', 'print the version and exit', '', '', '-v/--version']);
+  const width = Math.max(...rows.map((r) => r[0]!.length)) + 2;
+  const lines = rows.map(([flag, help, def, env, gunicorn]) => {
+    const extra = [def && `default: ${def}`, env && `env: ${env}`, `gunicorn: ${gunicorn}`].filter(Boolean).join('; ');
+    return `  ${flag!.padEnd(width)}${help}\n  ${''.padEnd(width)}(${extra})`;
+  });
+  return [
+    `${name} ${version}: a WebAssembly matrix compute service on uWebSockets.js`,
+    '',
+    `Usage: npm start -- [options]   or   node dist/src/cli/main.js [options]`,
+    '',
+    'Options (flag, then environment variable, then default):',
+    ...lines,
+    '',
+    'Invalid options exit with code 2. SIGTERM or SIGINT drains in-flight requests, then exits 0.',
+  ].join('\n');
+}

@@ -1,0 +1,55 @@
+// An acceptor thread (-w N): its own uWS app on the shared port, jobs run by
+// the main thread's engines (acceptors.ts explains the hand-off).
+
+import { parentPort, workerData } from 'node:worker_threads';
+import uWS from 'uWebSockets.js';
+import { HttpMetrics } from '../metrics/metrics.js';
+import { AccessLog } from './access-log.js';
+import { RemoteRunner, type AcceptorData, type ToAcceptor, type ToMain } from './acceptors.js';
+import { createLogger } from './logger.js';
+import { HttpServer } from './server.js';
+
+const data = workerData as AcceptorData;
+const port = parentPort!;
+const post = (m: ToMain): void => port.postMessage(m);
+const log = createLogger(data.config.logLevel);
+
+if (typeof uWS.getParts !== 'function') {
+  post({ t: 'listen-failed', message: 'uWebSockets.js native build not loaded in the acceptor thread' });
+} else {
+  const runner = new RemoteRunner(port, data.maxWorkers);
+  const metrics = new HttpMetrics();
+  const accessLog = data.config.accessLog ? new AccessLog(data.config.accessLog) : undefined;
+  const server = new HttpServer({
+    name: data.name,
+    version: data.version,
+    runner,
+    maxN: data.config.maxN,
+    maxBody: data.config.maxBody,
+    timeout: data.config.timeout,
+    metrics,
+    metricsText: () => runner.metricsText(),
+    accessLog,
+    log,
+  });
+
+  port.on('message', (m: ToAcceptor) => {
+    if (runner.receive(m)) return;
+    if (m.t === 'collect') {
+      void metrics.json().then((json) => post({ t: 'metrics-json', id: m.id, json }));
+    } else if (m.t === 'drain') {
+      server.drain();
+      void server.whenIdle(m.gracefulMs).then((idle) => {
+        server.close();
+        accessLog?.close();
+        post({ t: 'drained', idle });
+        port.close();
+      });
+    }
+  });
+
+  server.listen(data.config.host, data.port).then(
+    () => post({ t: 'listening' }),
+    (e: Error) => post({ t: 'listen-failed', message: e.message }),
+  );
+}

@@ -1,0 +1,77 @@
+// Reads a request body into ONE buffer, sized up front from content-length
+// (or from the size the query says the body must have), with the limit
+// enforced twice: against the declared length before a byte is read, and
+// against the bytes actually received while they stream in. uWS neuters each
+// chunk when onData returns, so every chunk is copied into the buffer at once.
+
+import { errors } from '../errors.js';
+import type { Exchange } from './exchange.js';
+
+export interface BodyLimits {
+  /** The content-length header as received ('' when absent). */
+  contentLength: string;
+  /** --max-body, in bytes. */
+  maxBytes: number;
+  /** The size the body must have, when the query already says (binary matrices). */
+  expectedBytes?: number;
+}
+
+const UNKNOWN_LENGTH_START = 64 * 1024;
+
+/** Parses content-length; undefined when absent. Throws 400 when it is not a number. */
+export function declaredLength(header: string): number | undefined {
+  if (header === '') return undefined;
+  if (!/^\d{1,16}$/.test(header)) throw errors.badParameter(`content-length must be a byte count (got "${header.slice(0, 40)}")`, { param: 'content-length' });
+  return Number(header);
+}
+
+/**
+ * Must be called synchronously in the handler (it registers res.onData).
+ * Resolves with the body, a view over a fresh ArrayBuffer the caller owns
+ * (it can be transferred to another thread). When it rejects before the body
+ * was read, the exchange is marked to close the connection.
+ */
+export function readBody(ex: Exchange, limits: BodyLimits): Promise<Uint8Array> {
+  let declared: number | undefined;
+  try {
+    declared = declaredLength(limits.contentLength);
+    if (declared !== undefined && declared > limits.maxBytes) {
+      throw errors.bodyTooLarge(`the body has ${declared} bytes; the limit is ${limits.maxBytes}`, { param: 'content-length' });
+    }
+  } catch (e) {
+    ex.closeConnection = true;
+    return Promise.reject(e);
+  }
+  return new Promise<Uint8Array>((resolve, reject) => {
+    let buffer = new Uint8Array(declared ?? Math.min(limits.maxBytes, limits.expectedBytes ?? UNKNOWN_LENGTH_START));
+    let received = 0;
+    let done = false;
+    const fail = (e: Error): void => {
+      done = true;
+      ex.closeConnection = true;
+      reject(e);
+    };
+    ex.onAbort(() => {
+      if (!done) fail(errors.cancelled('the client went away while sending the body'));
+    });
+    ex.res.onData((chunk, isLast) => {
+      if (done) return;
+      const n = chunk.byteLength;
+      if (received + n > limits.maxBytes) {
+        return fail(errors.bodyTooLarge(`the body passed the limit of ${limits.maxBytes} bytes while streaming`, { param: 'body' }));
+      }
+      if (received + n > buffer.byteLength) {
+        // only without content-length (chunked): grow by doubling, never past the limit
+        const grown = new Uint8Array(Math.min(limits.maxBytes, Math.max(received + n, buffer.byteLength * 2)));
+        grown.set(buffer.subarray(0, received));
+        buffer = grown;
+      }
+      buffer.set(new Uint8Array(chunk), received);
+      received += n;
+      if (isLast) {
+        done = true;
+        resolve(received === buffer.byteLength ? buffer : buffer.subarray(0, received));
+      }
+    });
+  });
+}

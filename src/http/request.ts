@@ -1,0 +1,112 @@
+// Query parameters of the matrix endpoints, parsed and validated before any
+// work or allocation. Unknown parameters are ignored (like most HTTP APIs and
+// like the lab's Flask apps); every known one is checked strictly: nothing is
+// rounded, clamped or coerced.
+
+import { errors } from '../errors.js';
+import { DTYPES, type Dtype } from '../kernels/dtype.js';
+import { KERNELS, MODES, type KernelKind, type Mode } from '../engines/job.js';
+
+export interface RequestLimits {
+  /** Largest rows or cols (--max-n). */
+  maxN: number;
+  /** Largest `workers` for a mode (the pool size, 1 on the calling thread). */
+  maxWorkers(mode: Mode): number;
+}
+
+/** How the job runs: shared by every matrix endpoint. */
+export interface RunParams {
+  mode: Mode;
+  workers: number | undefined;
+  kernel: KernelKind | undefined;
+}
+
+export interface Shape {
+  rows: number;
+  cols: number;
+}
+
+export interface RandomJobParams extends RunParams, Shape {
+  dtype: Dtype;
+  seed: number;
+}
+
+const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
+
+/** A query parameter as a number; undefined when absent. Throws 400 when it is not a number at all. */
+function numberParam(q: URLSearchParams, name: string): number | undefined {
+  const s = q.get(name);
+  if (s === null) return undefined;
+  if (!NUMBER.test(s)) throw errors.badParameter(`${name} must be a number (got "${s.slice(0, 40)}")`, { param: name });
+  return Number(s);
+}
+
+function integerParam(q: URLSearchParams, name: string, min: number, max: number): number | undefined {
+  const v = numberParam(q, name);
+  if (v === undefined) return undefined;
+  if (!Number.isInteger(v) || v < min || v > max) {
+    throw errors.badParameter(`${name} must be an integer from ${min} to ${max} (got ${q.get(name)})`, { param: name });
+  }
+  return v;
+}
+
+function choiceParam<T extends string>(q: URLSearchParams, name: string, choices: readonly T[]): T | undefined {
+  const s = q.get(name);
+  if (s === null) return undefined;
+  if (!(choices as readonly string[]).includes(s)) {
+    throw errors.badParameter(`${name} must be one of ${choices.join(', ')} (got "${s.slice(0, 40)}")`, { param: name });
+  }
+  return s as T;
+}
+
+/** One side of a shape: an integer >= 1; over --max-n is 413, not 400. */
+function sideParam(q: URLSearchParams, name: string, maxN: number): number | undefined {
+  const v = numberParam(q, name);
+  if (v === undefined) return undefined;
+  if (!Number.isInteger(v) || v < 1) throw errors.badParameter(`${name} must be an integer >= 1 (got ${q.get(name)})`, { param: name });
+  if (v > maxN) throw errors.shapeTooLarge(`${name} = ${v} is over the limit of ${maxN} (--max-n)`, { param: name });
+  return v;
+}
+
+/** `n` (square) or `rows` and `cols`; `fallback` when none is given (undefined: required). */
+export function parseShape(q: URLSearchParams, maxN: number, fallback: number | undefined): Shape {
+  const n = sideParam(q, 'n', maxN);
+  const rows = sideParam(q, 'rows', maxN);
+  const cols = sideParam(q, 'cols', maxN);
+  if (n !== undefined) {
+    if (rows !== undefined || cols !== undefined) throw errors.badParameter('give either n or rows and cols, not both', { param: 'n' });
+    return { rows: n, cols: n };
+  }
+  if (rows !== undefined && cols !== undefined) return { rows, cols };
+  if (rows !== undefined || cols !== undefined) throw errors.badParameter('rows and cols go together', { param: rows === undefined ? 'rows' : 'cols' });
+  if (fallback === undefined) throw errors.badParameter('the shape is required: n, or rows and cols', { param: 'n' });
+  return { rows: fallback, cols: fallback };
+}
+
+export function parseDtype(q: URLSearchParams, fallback: Dtype): Dtype {
+  return choiceParam(q, 'dtype', DTYPES) ?? fallback;
+}
+
+/** mode (unless the route fixes it), workers, kernel. */
+export function parseRunParams(q: URLSearchParams, limits: RequestLimits, fixedMode: Mode | undefined): RunParams {
+  const mode = fixedMode ?? choiceParam(q, 'mode', MODES) ?? 'auto';
+  const workers = integerParam(q, 'workers', 1, limits.maxWorkers(mode));
+  const kernel = choiceParam(q, 'kernel', KERNELS);
+  return { mode, workers, kernel };
+}
+
+export const DEFAULT_N = 500;
+export const MAX_SEED = 0xffffffff;
+
+/** The lab's job from a query: GET /threading, /multiprocessing, /add. */
+export function parseRandomJob(query: string, limits: RequestLimits, fixedMode: Mode | undefined): RandomJobParams {
+  const q = new URLSearchParams(query);
+  const shape = parseShape(q, limits.maxN, DEFAULT_N);
+  const dtype = parseDtype(q, 'int32');
+  const seed = integerParam(q, 'seed', 0, MAX_SEED) ?? randomSeed();
+  return { ...shape, dtype, seed, ...parseRunParams(q, limits, fixedMode) };
+}
+
+function randomSeed(): number {
+  return Math.floor(Math.random() * (MAX_SEED + 1));
+}

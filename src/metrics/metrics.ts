@@ -1,0 +1,95 @@
+// Prometheus metrics (prom-client). Every HTTP thread (the main thread and
+// each acceptor) records its own requests in its own registry; the main thread
+// also exposes the kernel pools and the process. /metrics answers with all
+// registries aggregated (counters and histograms summed), so a scrape sees one
+// service whatever -w is.
+
+import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type MetricObjectWithValues, type MetricValue } from 'prom-client';
+import type { EngineStats } from '../engines/job.js';
+
+/** Seconds: the lab request costs well under a millisecond, big jobs seconds. */
+const DURATION_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+export type MetricsJson = MetricObjectWithValues<MetricValue<string>>[];
+
+/** What one finished request reports. */
+export interface RequestRecord {
+  route: string;
+  mode: string;
+  dtype: string;
+  status: number;
+  seconds: number;
+  /** Kernel seconds, or < 0 when no job ran. */
+  kernelSeconds: number;
+}
+
+export class HttpMetrics {
+  readonly registry = new Registry();
+  readonly #requests = new Counter({
+    name: 'wasmatrix_http_requests_total',
+    help: 'HTTP requests answered (or abandoned by the client: status 499), by route, mode and status',
+    labelNames: ['route', 'mode', 'status'] as const,
+    registers: [this.registry],
+  });
+  readonly #requestSeconds = new Histogram({
+    name: 'wasmatrix_http_request_duration_seconds',
+    help: 'From the request arriving to the last byte handed to the socket, by route',
+    labelNames: ['route'] as const,
+    buckets: DURATION_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly #kernelSeconds = new Histogram({
+    name: 'wasmatrix_kernel_duration_seconds',
+    help: "Compute time of a job (the lab's execution_time_sec), by the mode that ran it and dtype",
+    labelNames: ['mode', 'dtype'] as const,
+    buckets: DURATION_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly inFlight = new Gauge({
+    name: 'wasmatrix_http_in_flight_requests',
+    help: 'Requests being handled right now',
+    registers: [this.registry],
+  });
+  // labelled children cached by key: labels() hashes its arguments on every call
+  readonly #children = new Map<string, { inc(): void }>();
+
+  record(r: RequestRecord): void {
+    const key = `${r.route}\0${r.mode}\0${r.status}`;
+    let child = this.#children.get(key);
+    if (!child) this.#children.set(key, (child = this.#requests.labels(r.route, r.mode, String(r.status))));
+    child.inc();
+    this.#requestSeconds.labels(r.route).observe(r.seconds);
+    if (r.kernelSeconds >= 0) this.#kernelSeconds.labels(r.mode, r.dtype).observe(r.kernelSeconds);
+  }
+
+  json(): Promise<MetricsJson> {
+    return this.registry.getMetricsAsJSON();
+  }
+}
+
+/** Pool gauges (read at scrape time) and the process's memory and CPU: main thread only. */
+export function registerProcessMetrics(registry: Registry, pools: Record<string, () => EngineStats>): void {
+  collectDefaultMetrics({ register: registry, prefix: '' });
+  const gauge = (name: string, help: string, pick: (s: EngineStats) => number): void => {
+    new Gauge({
+      name,
+      help,
+      labelNames: ['pool'] as const,
+      registers: [registry],
+      collect() {
+        for (const [pool, stats] of Object.entries(pools)) this.labels(pool).set(pick(stats()));
+      },
+    });
+  };
+  gauge('wasmatrix_pool_size', 'Workers in the kernel pool', (s) => s.size);
+  gauge('wasmatrix_pool_busy_workers', 'Workers running a band right now', (s) => s.busy);
+  gauge('wasmatrix_pool_queue_length', 'Jobs waiting for a worker', (s) => s.queued);
+  gauge('wasmatrix_pool_worker_restarts', 'Workers replaced since start (crash, hang, recycling); only grows', (s) => s.restarts);
+}
+
+/** The Prometheus text of several threads' registries, summed. */
+export async function aggregateMetrics(parts: MetricsJson[]): Promise<string> {
+  return AggregatorRegistry.aggregate(parts).metrics();
+}
+
+export const METRICS_CONTENT_TYPE = Registry.PROMETHEUS_CONTENT_TYPE;
