@@ -1,0 +1,128 @@
+// `npm run bench` options: parsed and validated up front, each with a default
+// that makes the full run take about five minutes on two cores.
+
+import { parseArgs } from 'node:util';
+import { isDtype, type Dtype } from '../../src/kernels/dtype.js';
+import { CASE_KINDS, isCaseKind, type CaseKind } from './cases.js';
+
+export interface BenchOptions {
+  quick: boolean;
+  /** Measured seconds per case. */
+  duration: number;
+  /** Unmeasured (but checked) seconds of load per case before it is measured. */
+  warmup: number;
+  connections: number;
+  sizes: number[];
+  modes: CaseKind[];
+  dtype: Dtype;
+  /** Fixed seeds per case. */
+  seeds: number;
+  /** Seconds before autocannon counts a request as timed out. */
+  timeout: number;
+  /** Measure this already running server instead of starting one. */
+  url: string | null;
+  /** Extra flags for the server the benchmark starts. */
+  serverArgs: string[];
+  /** Run the kernel benchmark (bench:kernels) and fold it into the report. */
+  kernels: boolean;
+  /** Extra flags for the kernel benchmark. */
+  kernelsArgs: string[];
+  /** Results folder; default bench/results/<date>-<hostname>/. */
+  out: string | null;
+  /** Also refresh bench/results/latest/ (the copy the README links to). */
+  latest: boolean;
+  help: boolean;
+}
+
+export const DEFAULTS = { duration: 10, warmup: 2, connections: 20, sizes: [500, 2048], dtype: 'int32', seeds: 4, timeout: 10 } as const;
+export const QUICK = { duration: 2, warmup: 0.5, sizes: [500] } as const;
+/** A short kernel benchmark: int32, the lab's size and a large one, quick timing. */
+export const KERNELS_ARGS = ['--quick', '--dtypes', 'int32', '--sizes', '64,256,500,1024,2048'];
+export const KERNELS_QUICK_ARGS = ['--quick', '--dtypes', 'int32', '--sizes', '500,2048', '--ops', 'random+add', '--only-table'];
+
+export const USAGE = `usage: npm run bench -- [options]
+
+  --quick               short run (under a minute): n=${QUICK.sizes.join(',')}, ${QUICK.duration} s per case, short kernel table
+  --duration SEC        measured seconds per case (default ${DEFAULTS.duration})
+  --warmup SEC          checked but unmeasured load before each case (default ${DEFAULTS.warmup})
+  --connections N       concurrent connections, pipelining 1 (default ${DEFAULTS.connections})
+  --sizes LIST          matrix sizes n (n x n), e.g. 64,500,2048 (default ${DEFAULTS.sizes.join(',')})
+  --modes LIST          cases, from: ${CASE_KINDS.join(',')} (default: all)
+  --dtype D             int32, float32 or float64 (default ${DEFAULTS.dtype})
+  --seeds N             fixed seeds per case (default ${DEFAULTS.seeds})
+  --timeout SEC         request timeout (default ${DEFAULTS.timeout})
+  --url URL             measure a server already running there (not started or stopped by the benchmark)
+  --server-args "ARGS"  extra flags for the server it starts, e.g. "-w 2"
+  --no-kernels          skip the kernel benchmark section
+  --kernels-args "ARGS" flags for bench:kernels (default "${KERNELS_ARGS.join(' ')}")
+  --out DIR             results folder (default bench/results/<date>-<hostname>/)
+  --no-latest           do not refresh bench/results/latest/ (never refreshed by --quick, --url or --out)
+  -h, --help            this text`;
+
+export class BenchUsageError extends Error {
+  override name = 'BenchUsageError';
+}
+
+function positive(flag: string, value: string | undefined, fallback: number, integer: boolean): number {
+  if (value === undefined) return fallback;
+  const x = Number(value);
+  if (!Number.isFinite(x) || x <= 0 || (integer && !Number.isInteger(x))) throw new BenchUsageError(`--${flag}: "${value}" is not a ${integer ? 'positive integer' : 'positive number'}`);
+  return x;
+}
+
+const words = (s: string | undefined): string[] => (s ?? '').split(/\s+/).filter(Boolean);
+
+export function parseBenchArgs(argv: string[]): BenchOptions {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        quick: { type: 'boolean', default: false },
+        duration: { type: 'string' },
+        warmup: { type: 'string' },
+        connections: { type: 'string' },
+        sizes: { type: 'string' },
+        modes: { type: 'string' },
+        dtype: { type: 'string' },
+        seeds: { type: 'string' },
+        timeout: { type: 'string' },
+        url: { type: 'string' },
+        'server-args': { type: 'string' },
+        'no-kernels': { type: 'boolean', default: false },
+        'kernels-args': { type: 'string' },
+        out: { type: 'string' },
+        'no-latest': { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    }));
+  } catch (e) {
+    throw new BenchUsageError((e as Error).message);
+  }
+  const quick = values.quick!;
+  const sizes = values.sizes === undefined ? [...(quick ? QUICK.sizes : DEFAULTS.sizes)] : values.sizes.split(',').map((s) => positive('sizes', s.trim(), 0, true));
+  const modes = values.modes === undefined ? [...CASE_KINDS] : values.modes.split(',').map((s) => s.trim());
+  for (const m of modes) if (!isCaseKind(m)) throw new BenchUsageError(`--modes: unknown case "${m}" (one of ${CASE_KINDS.join(', ')})`);
+  const dtype = values.dtype ?? DEFAULTS.dtype;
+  if (!isDtype(dtype)) throw new BenchUsageError(`--dtype: "${dtype}" is not int32, float32 or float64`);
+  const url = values.url?.replace(/\/$/, '') ?? null;
+  if (url !== null && !/^http:\/\/[^/]+$/.test(url)) throw new BenchUsageError(`--url: "${values.url}" is not http://HOST:PORT`);
+  return {
+    quick,
+    duration: positive('duration', values.duration, quick ? QUICK.duration : DEFAULTS.duration, false),
+    warmup: values.warmup === '0' ? 0 : positive('warmup', values.warmup, quick ? QUICK.warmup : DEFAULTS.warmup, false),
+    connections: positive('connections', values.connections, DEFAULTS.connections, true),
+    sizes,
+    modes: modes as CaseKind[],
+    dtype,
+    seeds: positive('seeds', values.seeds, DEFAULTS.seeds, true),
+    timeout: positive('timeout', values.timeout, DEFAULTS.timeout, false),
+    url,
+    serverArgs: words(values['server-args']),
+    kernels: !values['no-kernels'],
+    kernelsArgs: values['kernels-args'] === undefined ? (quick ? KERNELS_QUICK_ARGS : KERNELS_ARGS) : words(values['kernels-args']),
+    out: values.out ?? null,
+    latest: !values['no-latest'] && !quick && url === null && values.out === undefined,
+    help: values.help!,
+  };
+}

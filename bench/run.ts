@@ -1,0 +1,197 @@
+// `npm run bench`: every mode of the HTTP service against the pure-TS
+// baseline, with every answer checked, CPU and memory of the whole service,
+// the kernel benchmark folded in, and a report with charts.
+//
+//   node dist/bench/run.js [--quick] [--duration 10] [--connections 20] [--sizes 500,2048]
+//        [--modes ts,wasm,...] [--url http://127.0.0.1:8000] [--server-args "-w 2"] ...
+//
+// See bench/http/options.ts for every option. Progress goes to stderr, the
+// table to stdout, the files to bench/results/<date>-<hostname>/.
+
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { buildCase, fixedSeeds, planCases, type BenchCase } from './http/cases.js';
+import { runCase } from './http/case-runner.js';
+import { allCharts } from './http/charts.js';
+import { conclusions, targets } from './http/conclusions.js';
+import { runKernelBench, type KernelsSection } from './http/kernels-section.js';
+import { describeMachine } from './http/machine.js';
+import { BenchUsageError, parseBenchArgs, USAGE, type BenchOptions } from './http/options.js';
+import { refreshLatest, resultsDirName, RESULTS_ROOT, writeResults } from './http/output.js';
+import { findListeningPid } from './http/proc.js';
+import { clock, Progress } from './http/progress.js';
+import { Reference } from './http/reference.js';
+import { addRatios, unmeasuredResult, type BenchRun, type CaseResult, type ServerInfo } from './http/results.js';
+import { ServerProcess } from './http/server-process.js';
+import { resultsText } from './http/table.js';
+
+/** Seconds a case takes besides its load: the full check, connection set-up, the gap. */
+const CASE_OVERHEAD_S = 0.5;
+/** Rough length of the kernel section, for the time-left estimate only. */
+const KERNELS_ESTIMATE_S = { full: 60, quick: 15 };
+
+const progress = new Progress();
+const controller = new AbortController();
+let server: ServerProcess | undefined;
+
+function interruptOnCtrlC(): void {
+  process.on('SIGINT', () => {
+    if (controller.signal.aborted) {
+      // a second Ctrl-C: stop waiting for the drain
+      server?.killNow();
+      process.exit(130);
+    }
+    progress.log('\nCtrl-C: stopping the current case and the server (Ctrl-C again to force)');
+    controller.abort();
+  });
+  // last resort if the process ends any other way while the server runs
+  process.on('exit', () => {
+    if (server?.alive) server.killNow();
+  });
+}
+
+function commandLine(argv: string[]): string {
+  const quote = (a: string): string => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", "'\\''")}'`);
+  return ['npm run bench', ...(argv.length ? ['--', ...argv.map(quote)] : [])].join(' ');
+}
+
+async function startServer(options: BenchOptions, info: ServerInfo): Promise<void> {
+  progress.log(`starting the server: node dist/src/cli/main.js -b 127.0.0.1:0 ${options.serverArgs.join(' ')}`);
+  try {
+    server = await ServerProcess.start({ args: options.serverArgs });
+    Object.assign(info, { url: server.url, pid: server.pid, start_line: server.startLine, simd: server.simd, problem: null });
+    progress.log(`  ${server.startLine}`);
+  } catch (e) {
+    server = undefined;
+    info.problem = (e as Error).message;
+    progress.log(`the server did not start: ${info.problem}`);
+  }
+}
+
+async function runCases(options: BenchOptions, cases: BenchCase[], info: ServerInfo, kernelsEstimate: number): Promise<CaseResult[]> {
+  const results: CaseResult[] = [];
+  const perCase = options.warmup + options.duration + CASE_OVERHEAD_S;
+  for (const [i, c] of cases.entries()) {
+    if (controller.signal.aborted) break;
+    const label = `[${i + 1}/${cases.length}] ${c.label} n=${c.n}`;
+    const after = (cases.length - i - 1) * perCase + kernelsEstimate;
+    // a server that died in an earlier case is reported there and started again here
+    if (info.started_by_bench && !server?.alive) {
+      if (server) progress.log(`  the server ended (${server.exitDescription}); starting it again`);
+      await startServer(options, info);
+    }
+    const url = info.url;
+    if (!url || (info.started_by_bench && !server)) {
+      results.push(unmeasuredResult(c, [`no server: ${info.problem ?? 'not running'}`]));
+      continue;
+    }
+    const result = await runCase(c, {
+      url,
+      serverPid: info.pid ?? undefined,
+      connections: options.connections,
+      warmup: options.warmup,
+      duration: options.duration,
+      timeout: options.timeout,
+      signal: controller.signal,
+      onPhase: (phase, seconds) => progress.phase(`${label} ${phase}`, seconds, after + (phase === 'warm-up' ? options.duration : 0)),
+    });
+    if (info.started_by_bench && server && !server.alive) {
+      result.status = 'failed';
+      result.problems.push(`the server ended during the case (${server.exitDescription}): ${server.outputTail(5)}`);
+    }
+    progress.done();
+    progress.log(
+      `${label}: ${result.status === 'ok' ? 'ok' : 'FAILED'} ${Math.round(result.requests_per_sec)} req/s, ` +
+        `p99 ${result.latency?.p99_ms.toFixed(2) ?? '-'} ms, ${result.verification.checked} answers checked` +
+        (result.problems.length ? ` (${result.problems[0]})` : ''),
+    );
+    results.push(result);
+  }
+  return results;
+}
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  let options: BenchOptions;
+  try {
+    options = parseBenchArgs(argv);
+  } catch (e) {
+    if (!(e instanceof BenchUsageError)) throw e;
+    process.stderr.write(`bench: ${e.message}\n\n${USAGE}\n`);
+    process.exit(2);
+  }
+  if (options.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  interruptOnCtrlC();
+  const started = new Date();
+  const plan = planCases(options.modes, options.sizes);
+  const kernelsEstimate = options.kernels ? (options.quick ? KERNELS_ESTIMATE_S.quick : KERNELS_ESTIMATE_S.full) : 0;
+  const total = plan.length * (options.warmup + options.duration + CASE_OVERHEAD_S) + kernelsEstimate;
+  progress.log(`bench: ${plan.length} cases x (${options.warmup} s warm-up + ${options.duration} s), ${options.connections} connections; about ${clock(total)}`);
+
+  progress.log('computing the expected answers with the pure-TS reference');
+  const ref = new Reference();
+  const seeds = fixedSeeds(options.seeds);
+  const cases = plan.map(({ kind, n }) => buildCase(kind, n, options.dtype, seeds, ref));
+
+  const info: ServerInfo = { started_by_bench: options.url === null, url: options.url, pid: null, args: options.serverArgs, start_line: null, simd: null, problem: null };
+  if (options.url === null) await startServer(options, info);
+  else {
+    info.pid = findListeningPid(Number(new URL(options.url).port || 80)) ?? null;
+    progress.log(`measuring ${options.url}${info.pid ? ` (pid ${info.pid})` : ' (its pid was not found: CPU and memory not measured)'}`);
+  }
+
+  let results: CaseResult[] = [];
+  let kernels: KernelsSection | null = null;
+  try {
+    results = addRatios(await runCases(options, cases, info, kernelsEstimate));
+  } finally {
+    if (server) {
+      progress.log('stopping the server');
+      await server.stop();
+    }
+  }
+  if (options.kernels && !controller.signal.aborted) {
+    progress.phase('kernels without HTTP (bench:kernels)', kernelsEstimate, 0);
+    kernels = await runKernelBench(options.kernelsArgs, controller.signal, () => {});
+    progress.done();
+    progress.log(`kernels without HTTP: ${kernels.status}${kernels.problem ? ` (${kernels.problem.split('\n')[0]})` : ''}, ${Math.round(kernels.seconds)} s`);
+  }
+
+  const partial = { cases: results, kernels, options };
+  const run: BenchRun = {
+    schema: 1,
+    started_at: started.toISOString(),
+    finished_at: new Date().toISOString(),
+    interrupted: controller.signal.aborted,
+    command: commandLine(argv),
+    options,
+    machine: describeMachine(info.simd),
+    server: info,
+    cases: results,
+    kernels,
+    conclusions: conclusions(partial),
+    targets: targets(partial),
+  };
+  const dir = options.out ?? join(RESULTS_ROOT, resultsDirName(started, hostname()));
+  const charts = allCharts(results);
+  writeResults(dir, run, charts);
+  if (options.latest && !run.interrupted) refreshLatest(dir);
+
+  process.stdout.write(`\n${resultsText(results)}\n\n`);
+  for (const line of run.conclusions) process.stdout.write(`- ${line}\n`);
+  process.stdout.write('\n');
+  for (const t of run.targets) process.stdout.write(`target ${t.met === null ? '(not measured)' : t.met ? 'MET' : 'MISSED'}: ${t.name}: ${t.goal}; measured ${t.measured}\n`);
+  process.stdout.write(`\nreport: ${join(dir, 'report.md')}${options.latest && !run.interrupted ? ' (also bench/results/latest/)' : ''}\n`);
+  if (run.interrupted) process.exitCode = 130;
+  else if (results.some((r) => r.status === 'failed') || info.problem) process.exitCode = 1;
+}
+
+main().catch(async (error: unknown) => {
+  progress.done();
+  console.error(error instanceof Error ? error.stack : error);
+  await server?.stop();
+  process.exitCode = 1;
+});
