@@ -126,7 +126,9 @@ export function rowKey(seed: u32, matrix: u32, row: u32): u32 {
 // @ts-ignore: decorator
 @inline function valuesOf<T>(w: v128): v128 {
   if (isInteger<T>()) return i32x4.shr_u(i32x4.mul(i32x4.shr_u(w, 8), i32x4.splat(100)), 24);
-  return f32x4.mul(f32x4.convert_i32x4_u(i32x4.shr_u(w, 8)), f32x4.splat(5.9604644775390625e-8));
+  // w >>> 8 is below 2^24, so the signed conversion (one instruction on x64) is
+  // exact and equal to the unsigned one (which V8 emulates in several)
+  return f32x4.mul(f32x4.convert_i32x4_s(i32x4.shr_u(w, 8)), f32x4.splat(5.9604644775390625e-8));
 }
 
 /** Float64 values 0 and 1 of the eight words w0 = (hi0, lo0, hi1, lo1), w1 = (hi2, lo2, hi3, lo3). */
@@ -145,7 +147,7 @@ export function rowKey(seed: u32, matrix: u32, row: u32): u32 {
 // @ts-ignore: decorator
 @inline function float64Pair(his: v128, los: v128): v128 {
   const hi = f64x2.convert_low_i32x4_u(his);
-  const lo = f64x2.convert_low_i32x4_u(i32x4.shr_u(los, 11));
+  const lo = f64x2.convert_low_i32x4_s(i32x4.shr_u(los, 11)); // below 2^21: signed is exact and cheaper
   return f64x2.mul(f64x2.add(f64x2.mul(hi, f64x2.splat(2097152.0)), lo), f64x2.splat(1.1102230246251565e-16));
 }
 
