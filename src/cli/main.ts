@@ -3,7 +3,7 @@
 // drain on SIGTERM/SIGINT like Gunicorn's arbiter.
 
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createEngines, type Engines } from '../engines/index.js';
 import { AcceptorGroup } from '../http/acceptors.js';
@@ -24,9 +24,13 @@ function fail(message: string, code: number): never {
   process.exit(code);
 }
 
-/** uWS refuses nothing when a port is shared (SO_REUSEPORT): ask the OS first with an exclusive bind. */
-function checkPortFree(host: string, port: number): Promise<void> {
-  if (port === 0) return Promise.resolve();
+/**
+ * Checks the port with an exclusive bind and returns it; for port 0, the free
+ * port the OS picked. Two reasons not to leave this to uWS: with SO_REUSEPORT
+ * it silently shares a port another server holds, and it sets SO_REUSEPORT
+ * only for a non-zero port, so acceptor threads could not join a port-0 socket.
+ */
+function claimPort(host: string, port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = createServer();
     probe.once('error', (e: NodeJS.ErrnoException) => {
@@ -38,7 +42,10 @@ function checkPortFree(host: string, port: number): Promise<void> {
       };
       reject(new Error(why[e.code ?? ''] ?? `cannot listen on ${host}:${port}: ${e.message}`));
     });
-    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve()));
+    probe.listen({ host, port, exclusive: true }, () => {
+      const actual = (probe.address() as AddressInfo).port;
+      probe.close(() => resolve(actual));
+    });
   });
 }
 
@@ -56,7 +63,7 @@ async function loadNativeUws(): Promise<void> {
 async function serve(config: ServerConfig): Promise<void> {
   const log = createLogger(config.logLevel);
   await loadNativeUws();
-  await checkPortFree(config.host, config.port).catch((e: Error) => fail(e.message, 1));
+  const wantedPort = await claimPort(config.host, config.port).catch((e: Error) => fail(e.message, 1));
 
   let engines: Engines;
   try {
@@ -74,7 +81,7 @@ async function serve(config: ServerConfig): Promise<void> {
 
   let port: number;
   try {
-    port = await server.listen(config.host, config.port);
+    port = await server.listen(config.host, wantedPort);
     await acceptors.start(config.workers - 1, { config, port, maxWorkers: maxWorkersTable(runner), name: NAME, version: VERSION });
   } catch (e) {
     await engines.close();

@@ -1,0 +1,87 @@
+// SIGTERM and SIGINT drain like Gunicorn: in-flight requests are all answered,
+// /healthz turns 503, no new connection is accepted, the process exits 0.
+
+import { connect } from 'node:net';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { startServer } from './fixtures/http-server.ts';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** A slow job (about 0.3 s): the TS kernel in a one-process pool, so jobs queue behind each other. */
+const slowJob = (seed: number) => `/multiprocessing?n=4096&dtype=float64&kernel=ts&workers=1&seed=${seed}`;
+
+/** One keep-alive connection on which requests are sent one by one. */
+function keepAlive(url: string) {
+  const { hostname, port } = new URL(url);
+  const socket = connect(Number(port), hostname);
+  let buffered = '';
+  let waiter: (() => void) | undefined;
+  socket.on('data', (d) => {
+    buffered += d.toString('latin1');
+    waiter?.();
+  });
+  socket.on('error', () => {});
+  return {
+    async get(path: string): Promise<string> {
+      buffered = '';
+      socket.write(`GET ${path} HTTP/1.1\r\nhost: ${hostname}\r\n\r\n`);
+      while (!/\r\n\r\n[\s\S]*\}/.test(buffered)) await new Promise<void>((r) => (waiter = r));
+      return buffered;
+    },
+    close: () => socket.destroy(),
+  };
+}
+
+for (const [signal, workers] of [['SIGTERM', '1'], ['SIGINT', '1'], ['SIGTERM', '2']] as const) {
+  test(`${signal} with -w ${workers}: every in-flight request is answered, then exit 0`, async () => {
+    const server = await startServer(['--processes', '1', '-w', workers]);
+    const conn = keepAlive(server.url);
+    try {
+      assert.match(await conn.get('/healthz'), /^HTTP\/1\.1 200 /);
+      const inFlight = [1, 2, 3, 4].map((seed) => fetch(server.url + slowJob(seed)).then(async (r) => ({ status: r.status, body: (await r.json()) as { checksum?: string } })));
+      await sleep(300);
+      const sent = Date.now();
+      process.kill(server.pid, signal);
+      await sleep(100);
+      const health = await conn.get('/healthz');
+      assert.match(health, /^HTTP\/1\.1 503 /, 'healthz is 503 while draining');
+      assert.match(health, /Connection: close/i);
+      const answers = await Promise.all(inFlight);
+      for (const a of answers) {
+        assert.is(a.status, 200);
+        assert.match(a.body.checksum!, /^[0-9a-f]{8}$/);
+      }
+      const refused = await fetch(server.url + '/healthz').then(
+        () => false,
+        () => true,
+      );
+      assert.ok(refused, 'no new connection is accepted while draining');
+      const { code } = await server.exited;
+      assert.is(code, 0);
+      assert.ok(Date.now() - sent < 10000);
+      assert.match(server.output().stderr, new RegExp(`${signal}: draining`));
+    } finally {
+      conn.close();
+      await server.stop('SIGKILL');
+    }
+  });
+}
+
+test('--graceful-timeout bounds the drain: requests still running past it are dropped, and the exit is still 0', async () => {
+  const server = await startServer(['--processes', '1', '--graceful-timeout', '0.2']);
+  try {
+    const answers = [1, 2, 3, 4].map((seed) => fetch(server.url + slowJob(seed)).then((r) => r.status, () => 'dropped'));
+    await sleep(200);
+    const t0 = Date.now();
+    process.kill(server.pid, 'SIGTERM');
+    const { code } = await server.exited;
+    assert.is(code, 0);
+    assert.ok(Date.now() - t0 < 1000, 'the drain did not wait for the queued jobs');
+    assert.match(server.output().stderr, /graceful timeout/);
+    assert.ok((await Promise.all(answers)).includes('dropped'));
+  } finally {
+    await server.stop('SIGKILL');
+  }
+});
+
+test.run();
