@@ -135,6 +135,8 @@ export class AcceptorGroup {
   readonly #workers: Worker[] = [];
   readonly #host: AcceptorHost;
   readonly #collecting = new Map<number, (json: MetricsJson) => void>();
+  /** Jobs forwarded by acceptors, by "threadId:id": a cancel message aborts them. */
+  readonly #cancels = new Map<string, AbortController>();
   #nextId = 1;
 
   constructor(host: AcceptorHost) {
@@ -166,8 +168,6 @@ export class AcceptorGroup {
       w.on('error', (e) => this.#host.log.error(`acceptor thread ${w.threadId} failed: ${e.stack}`));
     }
   }
-
-  readonly #cancels = new Map<string, AbortController>();
 
   #receive(worker: Worker, m: ToMain): void {
     switch (m.t) {
