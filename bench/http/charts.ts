@@ -35,8 +35,8 @@ export function requestsChart(cases: readonly CaseResult[]): Chart {
   const svg = render(
     {
       title: { text: title, left: 'center', textStyle: { fontSize: 15 } },
-      legend: { top: 28 },
-      grid: { left: 70, right: 20, top: 70, bottom: 150 },
+      legend: { top: 40 },
+      grid: { left: 70, right: 20, top: 90, bottom: 150 },
       xAxis: { type: 'category', data: labels, axisLabel: { rotate: 35, interval: 0, fontSize: 11 } },
       yAxis: { type: 'value', name: 'req/s' },
       series: sizes.map((n) => ({
@@ -62,8 +62,8 @@ export function latencyChart(cases: readonly CaseResult[], n: number): Chart {
   const svg = render(
     {
       title: { text: title, left: 'center', textStyle: { fontSize: 15 } },
-      legend: { top: 28, type: 'plain' },
-      grid: { left: 70, right: 20, top: 100, bottom: 40 },
+      legend: { top: 40 },
+      grid: { left: 70, right: 90, top: 110, bottom: 40 },
       tooltip: { trigger: 'axis' },
       xAxis: { type: 'category', data: points, name: 'percentile' },
       yAxis: { type: 'log', name: 'ms', logBase: 10 },
@@ -88,11 +88,11 @@ export function resourcesChart(cases: readonly CaseResult[]): Chart {
   const svg = render(
     {
       title: { text: title, left: 'center', textStyle: { fontSize: 15 } },
-      legend: { top: 28 },
+      legend: { top: 40 },
       tooltip: { trigger: 'axis' },
       grid: [
-        { left: 70, right: 20, top: 70, height: 200 },
-        { left: 70, right: 20, top: 330, height: 200 },
+        { left: 70, right: 20, top: 90, height: 200 },
+        { left: 70, right: 20, top: 340, height: 200 },
       ],
       xAxis: [
         { type: 'category', data: labels, gridIndex: 0, axisLabel: { show: false } },
@@ -111,7 +111,7 @@ export function resourcesChart(cases: readonly CaseResult[]): Chart {
         { type: 'bar', name: 'PSS peak', xAxisIndex: 1, yAxisIndex: 1, data: r((c) => c.resources!.pss_peak_mb ?? 0) },
       ],
     },
-    720,
+    740,
   );
   return { file: 'resources.svg', title, svg };
 }

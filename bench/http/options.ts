@@ -52,9 +52,9 @@ export const USAGE = `usage: npm run bench -- [options]
   --seeds N             fixed seeds per case (default ${DEFAULTS.seeds})
   --timeout SEC         request timeout (default ${DEFAULTS.timeout})
   --url URL             measure a server already running there (not started or stopped by the benchmark)
-  --server-args "ARGS"  extra flags for the server it starts, e.g. "-w 2"
+  --server-args="ARGS" extra flags for the server it starts, e.g. --server-args="-w 2" (with =: they start with a dash)
   --no-kernels          skip the kernel benchmark section
-  --kernels-args "ARGS" flags for bench:kernels (default "${KERNELS_ARGS.join(' ')}")
+  --kernels-args="ARGS" flags for bench:kernels (default "${KERNELS_ARGS.join(' ')}")
   --out DIR             results folder (default bench/results/<date>-<hostname>/)
   --no-latest           do not refresh bench/results/latest/ (never refreshed by --quick, --url or --out)
   -h, --help            this text`;

@@ -1,0 +1,85 @@
+// Aggregation with fixed inputs: ratios to the baseline, latency percentiles,
+// the kernel benchmark's rows, and conclusions and targets computed from data.
+
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { conclusions, labComparisons, targets } from '../bench/http/conclusions.ts';
+import { crossovers, parseKernelRows, parseSpawnCosts } from '../bench/http/kernels-section.ts';
+import { LatencyRecorder } from '../bench/http/latency.ts';
+import { addRatios } from '../bench/http/results.ts';
+import { fakeCase, fakeRun, FAKE_KERNELS } from './fixtures/bench-results.ts';
+
+test('ratios are to GET /add?mode=ts at the same size; none for POST, failed cases or a missing baseline', () => {
+  const out = addRatios([
+    fakeCase('ts', 500, 1000),
+    fakeCase('wasm', 500, 5500),
+    fakeCase('post-binary', 500, 400),
+    fakeCase('threads', 500, 9000, { status: 'failed' }),
+    fakeCase('wasm', 2048, 300),
+  ]);
+  assert.equal(out.map((c) => c.ratio_vs_ts), [1, 5.5, null, null, null]);
+});
+
+test('latency percentiles keep sub-millisecond resolution', () => {
+  const rec = new LatencyRecorder();
+  for (let i = 1; i <= 1000; i++) rec.record(i / 1000); // 0.001 .. 1.000 ms
+  const s = rec.summary();
+  assert.is(s.count, 1000);
+  assert.ok(Math.abs(s.p50_ms - 0.5) < 0.005, `p50 ${s.p50_ms}`);
+  assert.ok(Math.abs(s.p99_ms - 0.99) < 0.005, `p99 ${s.p99_ms}`);
+  assert.ok(Math.abs(s.avg_ms - 0.5005) < 0.002, `avg ${s.avg_ms}`);
+  assert.equal(s.distribution.at(-1)![0], 100);
+  assert.equal(new LatencyRecorder().summary().count, 0);
+});
+
+test('kernel rows are parsed, and crossovers found where a pool stays ahead of wasm', () => {
+  const rows = parseKernelRows(`progress noise\n${JSON.stringify(FAKE_KERNELS.rows)}`);
+  assert.is(rows.length, 4);
+  const [c] = crossovers(rows);
+  assert.is(c!.mode, 'threads');
+  assert.is(c!.from_n, 2048);
+  assert.equal(c!.ratios.map(([n, x]) => [n, Number(x.toFixed(3))]), [[500, 0.833], [2048, 2]]);
+  assert.throws(() => parseKernelRows('no json here'), /no JSON array/);
+  assert.throws(() => parseKernelRows('[{"op":"add"}]'), /without mode/);
+});
+
+test('spawn costs are read from the kernel benchmark text', () => {
+  const text = 'Per-request spawning (the lab): ...\n  fresh child process  45.3 ms (40.1-50.2)\n  fresh worker thread  12.0 ms (11.0-13.5)\n  persistent process pool, same job: 0.21 ms\n';
+  assert.equal(parseSpawnCosts(text), [
+    { what: 'fresh child process', median_ms: 45.3, min_ms: 40.1, max_ms: 50.2 },
+    { what: 'fresh worker thread', median_ms: 12, min_ms: 11, max_ms: 13.5 },
+    { what: 'persistent process pool, same job', median_ms: 0.21, min_ms: null, max_ms: null },
+  ]);
+});
+
+test('conclusions name the winner by measured numbers and leave out failed cases', () => {
+  const lines = conclusions(fakeRun());
+  const winner = lines.find((l) => l.startsWith('At n = 500, '))!;
+  // threads (9,000 req/s) failed its checks: the fastest checked case wins
+  assert.match(winner, /`GET \/threading` serves the most: 6,500 req\/s, 6\.50x the pure-TS baseline \(1,000 req\/s\), \+63% over the runner-up `GET \/add\?mode=wasm` \(4,000 req\/s\)/);
+  assert.match(lines.join('\n'), /Failed \(excluded from every ranking above\): `GET \/add\?mode=threads` n = 500 \(3 of 100 answers wrong/);
+  assert.match(lines.join('\n'), /threads beats single-thread wasm from n = 2048/);
+  assert.match(lines.join('\n'), /A fresh child process costs 40\.0 ms per request/);
+});
+
+test("the lab's claim is judged from the data, either way", () => {
+  const run = fakeRun();
+  assert.match(labComparisons(run.cases)[0]!, /`GET \/threading` serves 6,500 req\/s and `GET \/multiprocessing` 2,000 \(3\.25x\): threads beat processes, the opposite of the lab/);
+  const flipped = run.cases.map((c) => (c.kind === 'multiprocessing' ? { ...c, requests_per_sec: 7000 } : c));
+  assert.match(labComparisons(flipped)[0]!, /processes beat threads, as the lab found/);
+});
+
+test('targets: met, missed and not measured', () => {
+  const run = fakeRun();
+  const [threading, wasm, memory] = targets(run);
+  assert.is(threading!.met, true);
+  assert.match(threading!.measured, /6,500 req\/s \(19\.40x the lab\), p99 0\.462 ms/);
+  assert.is(wasm!.met, false); // wasm 4x and multiprocessing 2x are under 5x
+  assert.match(wasm!.measured, /wasm 4\.00x, threading 6\.50x, multiprocessing 2\.00x/);
+  assert.is(memory!.met, true);
+  assert.match(memory!.measured, /peak 260 MB RSS/);
+  const none = targets({ ...run, cases: [] });
+  assert.equal(none.map((t) => t.met), [null, null, null]);
+});
+
+test.run();

@@ -1,0 +1,56 @@
+// npm run bench's command line: defaults for a ~5 minute run, --quick, lists,
+// and clear errors for bad values.
+
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { CASE_KINDS } from '../bench/http/cases.ts';
+import { BenchUsageError, DEFAULTS, KERNELS_QUICK_ARGS, parseBenchArgs, QUICK } from '../bench/http/options.ts';
+
+test('no flags: every case at n = 500 and 2048, 20 connections, 10 s each, latest refreshed', () => {
+  const o = parseBenchArgs([]);
+  assert.equal(o.sizes, [500, 2048]);
+  assert.equal(o.modes, [...CASE_KINDS]);
+  assert.is(o.connections, DEFAULTS.connections);
+  assert.is(o.duration, DEFAULTS.duration);
+  assert.is(o.dtype, 'int32');
+  assert.ok(o.kernels);
+  assert.ok(o.latest);
+  assert.is(o.url, null);
+});
+
+test('--quick shortens everything and never touches bench/results/latest', () => {
+  const o = parseBenchArgs(['--quick']);
+  assert.equal(o.sizes, [...QUICK.sizes]);
+  assert.is(o.duration, QUICK.duration);
+  assert.equal(o.kernelsArgs, KERNELS_QUICK_ARGS);
+  assert.not.ok(o.latest);
+});
+
+test('lists and numbers are parsed; --url, --out and --no-latest keep latest untouched', () => {
+  const o = parseBenchArgs(['--sizes', '64, 500', '--modes', 'wasm,threads:ts', '--duration', '1.5', '--url', 'http://127.0.0.1:8000/', '--server-args=-w 2']);
+  assert.equal(o.sizes, [64, 500]);
+  assert.equal(o.modes, ['wasm', 'threads:ts']);
+  assert.is(o.duration, 1.5);
+  assert.is(o.url, 'http://127.0.0.1:8000');
+  assert.equal(o.serverArgs, ['-w', '2']);
+  assert.not.ok(o.latest);
+  assert.not.ok(parseBenchArgs(['--out', '/tmp/x']).latest);
+  assert.not.ok(parseBenchArgs(['--no-latest']).latest);
+});
+
+test('bad values stop with a BenchUsageError naming the flag', () => {
+  const bad: [string[], RegExp][] = [
+    [['--modes', 'gpu'], /--modes: unknown case "gpu"/],
+    [['--sizes', '0'], /--sizes/],
+    [['--sizes', '1.5'], /--sizes/],
+    [['--connections', 'many'], /--connections/],
+    [['--dtype', 'int8'], /--dtype/],
+    [['--url', 'ftp://x'], /--url/],
+    [['--bogus'], /bogus/],
+  ];
+  for (const [argv, message] of bad) {
+    assert.throws(() => parseBenchArgs(argv), (e: Error) => e instanceof BenchUsageError && message.test(e.message), argv.join(' '));
+  }
+});
+
+test.run();

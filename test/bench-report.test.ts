@@ -1,0 +1,74 @@
+// The report from fixed inputs: the Markdown sections, the tables, the charts
+// (SVG that parses), and the results folder.
+
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { allCharts, latencyChart, requestsChart } from '../bench/http/charts.ts';
+import { conclusions, targets } from '../bench/http/conclusions.ts';
+import { resultsDirName, writeResults } from '../bench/http/output.ts';
+import { markdownReport } from '../bench/http/report.ts';
+import { resultsText } from '../bench/http/table.ts';
+import { fakeRun } from './fixtures/bench-results.ts';
+
+function completeRun() {
+  const run = fakeRun();
+  return { ...run, conclusions: conclusions(run), targets: targets(run) };
+}
+
+test('the Markdown report states machine, command, method, results, conclusions, targets, the lab and the kernels', () => {
+  const md = markdownReport(completeRun(), allCharts(completeRun().cases));
+  for (const heading of ['## Machine', '## Command', '## Method', '## Results', '## Conclusions (computed from the table)', '## Targets', "## The lab's conclusion, measured", '## Kernels without HTTP', '## Failed cases']) {
+    assert.ok(md.includes(`\n${heading}\n`), heading);
+  }
+  assert.match(md, /Test CPU, 2 cores/);
+  assert.match(md, /WebAssembly SIMD on/);
+  assert.match(md, /```sh\nnpm run bench\n```/);
+  assert.match(md, /\| GET \/threading \| 500 \| 6,500 \| 6\.50x \|/);
+  assert.match(md, /\| GET \/add\?mode=threads \| 500 \| 9,000 \| .* \| FAILED \|/);
+  assert.match(md, /!\[Requests per second[^\]]*\]\(requests\.svg\)/);
+  assert.match(md, /threads beat processes, the opposite of the lab/);
+  assert.match(md, /\| random\+add \| threads \| wasm \| int32 \| 2048 \| 2 \| 0\.250 \| 48\.00 \| 12\.00x \|/);
+  assert.match(md, /- `GET \/add\?mode=threads` n = 500: 3 of 100 answers wrong/);
+});
+
+test('the stdout table aligns one row per case with its verdict', () => {
+  const lines = resultsText(completeRun().cases).split('\n');
+  assert.is(lines.length, 2 + 5);
+  assert.match(lines[0]!, /^case\s+n\s+req\/s\s+x ts/);
+  assert.match(lines.find((l) => l.startsWith('GET /add?mode=threads'))!, /FAILED$/);
+  assert.match(lines.find((l) => l.startsWith('GET /add?mode=ts'))!, /ok 12000$/);
+});
+
+test('charts are standalone SVG with every checked case and no failed one', () => {
+  const run = completeRun();
+  const charts = allCharts(run.cases);
+  assert.equal(charts.map((c) => c.file), ['requests.svg', 'latency.svg', 'resources.svg']);
+  for (const c of charts) {
+    assert.match(c.svg, /^<svg [^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+    assert.match(c.svg, /<\/svg>$/);
+  }
+  const bars = requestsChart(run.cases).svg;
+  assert.ok(bars.includes('6,500') && bars.includes('/threading'));
+  assert.not.ok(bars.includes('9,000'), 'the failed case has no bar');
+  assert.ok(latencyChart(run.cases, 500).svg.includes('/multiprocessing'));
+});
+
+test('the results folder holds results.json, report.md and the charts; the name is date then host', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-report-'));
+  try {
+    const run = completeRun();
+    const files = writeResults(dir, run, allCharts(run.cases));
+    assert.equal(files.map((f) => f.slice(dir.length + 1)), ['results.json', 'report.md', 'requests.svg', 'latency.svg', 'resources.svg']);
+    const back = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8'));
+    assert.is(back.cases.length, 5);
+    assert.is(back.targets.length, 3);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  assert.is(resultsDirName(new Date(2026, 0, 2, 3, 4), 'my host'), '2026-01-02-0304-my_host');
+});
+
+test.run();
