@@ -1,0 +1,218 @@
+// `npm run bench:kernels`: the kernels and execution modes without HTTP.
+//
+// For each mode (and kernel=ts inside the pools) x dtype x n: ns per element,
+// GB/s and the ratio against the ts baseline of the same run, for 'add' (caller
+// data in place) and 'random+add' (the lab's per-request work); see cases.ts for
+// exactly what each cell times. Then the bare add kernel against C (-O3
+// -march=native), and the cost of a fresh process or thread per request.
+//
+//   node dist/bench/kernels.js [--json] [--quick] [--sizes 64,500] [--modes wasm,threads]
+//        [--dtypes int32] [--ops add] [--workers 2] [--rounds 3] [--only-table] [--write-thresholds]
+//
+// The machine is shared: the whole table is measured --rounds times (default 3,
+// 1 with --quick), so each cell's samples are spread over the run, and a cell
+// reports the median of its round medians, with the min and max of all batches.
+// --json prints only the JSON array of rows to stdout (progress goes to stderr).
+
+import { cpus } from 'node:os';
+import { parseArgs } from 'node:util';
+import { createEngines } from '../src/engines/index.js';
+import { MODES, type KernelKind, type Mode } from '../src/engines/job.js';
+import { DTYPES, ELEMENT_BYTES, isDtype, type Dtype, type MatrixArray } from '../src/kernels/dtype.js';
+import { BENCH_OPS, callerData, LocalKernels, prepareCase, type BenchOp } from './cases.js';
+import { DEFAULT_MEASURE, measure, QUICK_MEASURE, summarize, SWEEP_MEASURE, type Timing } from './measure.js';
+import { runC, timeAddKernel } from './roofline.js';
+import { measureSpawnCost } from './spawn-cost.js';
+import { formatReport, type Row } from './report.js';
+import { measureThresholds, writeThresholds } from './thresholds.js';
+
+const DEFAULT_SIZES = [64, 256, 500, 1024, 2048, 4096];
+/** The kernels each mode is run with: the pools also run the baseline, like for like. */
+const KERNELS_OF: Record<Mode, KernelKind[]> = { ts: ['ts'], wasm: ['wasm'], threads: ['wasm', 'ts'], processes: ['wasm', 'ts'], auto: ['wasm'] };
+
+function listOf<T extends string>(flag: string, value: string | undefined, all: readonly T[], valid: (s: string) => boolean): T[] {
+  if (value === undefined) return [...all];
+  const items = value.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const s of items) if (!valid(s)) throw new TypeError(`--${flag}: unknown value "${s}" (one of ${all.join(', ')})`);
+  return items as T[];
+}
+
+function parseOptions() {
+  const { values } = parseArgs({
+    options: {
+      json: { type: 'boolean', default: false },
+      quick: { type: 'boolean', default: false },
+      sizes: { type: 'string' },
+      modes: { type: 'string' },
+      dtypes: { type: 'string' },
+      ops: { type: 'string' },
+      workers: { type: 'string' },
+      rounds: { type: 'string' },
+      'only-table': { type: 'boolean', default: false },
+      'write-thresholds': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  const sizes = values.sizes === undefined ? DEFAULT_SIZES : values.sizes.split(',').map(Number);
+  for (const n of sizes) if (!Number.isInteger(n) || n < 1) throw new TypeError(`--sizes: "${n}" is not an integer >= 1`);
+  const workers = values.workers === undefined ? 2 : Number(values.workers);
+  if (!Number.isInteger(workers) || workers < 1) throw new TypeError(`--workers must be an integer >= 1`);
+  const rounds = values.rounds === undefined ? (values.quick ? 1 : 3) : Number(values.rounds);
+  if (!Number.isInteger(rounds) || rounds < 1) throw new TypeError(`--rounds must be an integer >= 1`);
+  return {
+    help: values.help,
+    rounds,
+    json: values.json,
+    measure: values.quick ? QUICK_MEASURE : DEFAULT_MEASURE,
+    sweep: values.quick ? QUICK_MEASURE : SWEEP_MEASURE,
+    sizes,
+    modes: listOf<Mode>('modes', values.modes, MODES, (s) => (MODES as readonly string[]).includes(s)),
+    dtypes: listOf<Dtype>('dtypes', values.dtypes, DTYPES, isDtype),
+    ops: listOf<BenchOp>('ops', values.ops, BENCH_OPS, (s) => (BENCH_OPS as readonly string[]).includes(s)),
+    workers,
+    extras: !values['only-table'],
+    writeThresholds: values['write-thresholds'],
+  };
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions();
+  if (options.help) {
+    console.log('usage: node dist/bench/kernels.js [--json] [--quick] [--sizes 64,500] [--modes ts,wasm,threads,processes,auto] [--dtypes int32,float32,float64] [--ops add,random+add] [--workers 2] [--rounds 3] [--only-table] [--write-thresholds]');
+    return;
+  }
+  // progress and tables go to stderr under --json, so stdout holds only the JSON
+  const say = (line: string): void => void (options.json ? process.stderr : process.stdout).write(`${line}\n`);
+  const progress = (line: string): void => void process.stderr.write(`${line}\n`);
+  const engines = await createEngines({ threads: options.workers, processes: options.workers });
+  const local = new LocalKernels(engines);
+  try {
+    const context = `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, Node ${process.version}, kernels ${engines.simd ? 'SIMD' : 'scalar'}, pools of ${options.workers}`;
+    if (options.writeThresholds) {
+      progress(`measuring auto thresholds (${context})`);
+      const crossings = await measureThresholds(engines, local, options.sweep, progress);
+      const file = writeThresholds(crossings);
+      say(JSON.stringify(file, null, 2));
+      return;
+    }
+    const passes: Row[][] = [];
+    for (let round = 1; round <= options.rounds; round++) {
+      progress(`round ${round} of ${options.rounds}`);
+      passes.push(await measureTable(engines, local, options, progress));
+    }
+    const rows = combineRounds(passes);
+    if (options.json) console.log(JSON.stringify(rows.map(({ min: _min, max: _max, picked: _picked, ...row }) => row), null, 2));
+    say(`\nbench:kernels: ${context}, ${new Date().toISOString().slice(0, 10)}, median of ${options.rounds} round(s)\n`);
+    say(formatReport(rows));
+    if (options.extras) {
+      say(await roofline(engines, local, options));
+      say(await spawnCosts(engines, rows));
+    }
+  } finally {
+    await engines.close();
+  }
+}
+
+async function measureTable(
+  engines: Awaited<ReturnType<typeof createEngines>>,
+  local: LocalKernels,
+  options: ReturnType<typeof parseOptions>,
+  progress: (line: string) => void,
+): Promise<Row[]> {
+  const rows: Row[] = [];
+  for (const op of options.ops)
+    for (const dtype of options.dtypes)
+      for (const n of options.sizes) {
+        const data: { a: MatrixArray; b: MatrixArray } =
+          op === 'add' ? { a: callerData(dtype, n * n), b: callerData(dtype, n * n) } : { a: new Int32Array(0), b: new Int32Array(0) };
+        const cell: Row[] = [];
+        for (const mode of options.modes)
+          for (const kernel of KERNELS_OF[mode]) {
+            const prepared = prepareCase(engines, local, { op, mode, kernel, dtype, n, workers: options.workers }, data);
+            let t: Timing;
+            try {
+              t = await measure(prepared.call, options.measure);
+            } finally {
+              prepared.dispose();
+            }
+            const elements = n * n;
+            const nsPerElement = (t.median * 1e9) / elements;
+            cell.push({
+              op,
+              mode,
+              kernel,
+              dtype,
+              n,
+              workers: prepared.workers,
+              ns_per_element: round(nsPerElement),
+              gb_per_s: round((3 * ELEMENT_BYTES[dtype]) / nsPerElement),
+              ratio_vs_ts: null,
+              min: (t.min * 1e9) / elements,
+              max: (t.max * 1e9) / elements,
+              picked: prepared.picked,
+            });
+            progress(`  ${op} ${mode}/${kernel} ${dtype} n=${n}: ${nsPerElement.toFixed(3)} ns/element (${t.repeats} x ${t.batch})`);
+          }
+        const ts = cell.find((r) => r.mode === 'ts');
+        for (const r of cell) r.ratio_vs_ts = ts ? round(ts.ns_per_element / r.ns_per_element) : null;
+        rows.push(...cell);
+      }
+  return rows;
+}
+
+/** One row per cell: the median of the rounds' medians, the extremes of all, ratios recomputed. */
+function combineRounds(passes: Row[][]): Row[] {
+  const rows = passes[0]!.map((first, i) => {
+    const cells = passes.map((p) => p[i]!);
+    const ns = round(summarize(cells.map((c) => c.ns_per_element)).median);
+    return {
+      ...first,
+      ns_per_element: ns,
+      gb_per_s: round((3 * ELEMENT_BYTES[first.dtype]) / ns),
+      min: Math.min(...cells.map((c) => c.min)),
+      max: Math.max(...cells.map((c) => c.max)),
+    };
+  });
+  for (const r of rows) {
+    const ts = rows.find((t) => t.mode === 'ts' && t.op === r.op && t.dtype === r.dtype && t.n === r.n);
+    r.ratio_vs_ts = ts ? round(ts.ns_per_element / r.ns_per_element) : null;
+  }
+  return rows;
+}
+
+async function roofline(engines: Awaited<ReturnType<typeof createEngines>>, local: LocalKernels, options: ReturnType<typeof parseOptions>): Promise<string> {
+  const sizes = options.sizes;
+  const c = runC(sizes);
+  const lines = ['', 'Roofline: the bare add kernel, int32, one thread, no checksum (ns/element median, GB/s at 12 bytes/element)'];
+  if ('skipped' in c) lines.push(`  C comparison skipped: ${c.skipped}`);
+  lines.push(`  ${'n'.padStart(5)}  ${'C -O3 -march=native'.padEnd(20)}  ${'wasm'.padEnd(20)}  ${'ts'.padEnd(20)}  wasm/C  wasm/ts`);
+  const cell = (t: Timing | undefined, n: number): string =>
+    t ? `${((t.median * 1e9) / (n * n)).toFixed(3)} (${(12 / ((t.median * 1e9) / (n * n))).toFixed(1)} GB/s)`.padEnd(20) : '-'.padEnd(20);
+  for (const n of sizes) {
+    const wasm = await timeAddKernel(local.wasm, n, options.measure);
+    const ts = await timeAddKernel(local.ts, n, options.measure);
+    const ct = 'timings' in c ? c.timings.get(n) : undefined;
+    const vsC = ct ? (ct.median / wasm.median).toFixed(2) : '-';
+    lines.push(`  ${String(n).padStart(5)}  ${cell(ct, n)}  ${cell(wasm, n)}  ${cell(ts, n)}  ${vsC.padStart(6)}  ${(ts.median / wasm.median).toFixed(1).padStart(7)}`);
+  }
+  void engines;
+  return lines.join('\n');
+}
+
+async function spawnCosts(engines: Awaited<ReturnType<typeof createEngines>>, rows: Row[]): Promise<string> {
+  const costs = await measureSpawnCost(engines, 7);
+  const pooled = rows.find((r) => r.op === 'random+add' && r.mode === 'processes' && r.kernel === 'wasm' && r.dtype === 'int32' && r.n === 500);
+  const lines = ['', 'Per-request spawning (the lab): start, one random+add int32 job n=500, exit; median (min-max) of 7'];
+  for (const c of costs) lines.push(`  ${c.what.padEnd(20)} ${(c.median * 1e3).toFixed(1)} ms (${(c.min * 1e3).toFixed(1)}-${(c.max * 1e3).toFixed(1)})`);
+  if (pooled) lines.push(`  persistent process pool, same job: ${((pooled.ns_per_element * 500 * 500) / 1e6).toFixed(2)} ms`);
+  return lines.join('\n');
+}
+
+function round(x: number): number {
+  return Number(x.toPrecision(4));
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.stack : error);
+  process.exitCode = 1;
+});

@@ -1,0 +1,74 @@
+// Timing for the benchmarks: warm up, then repeat batches of calls and keep
+// the per-call time of each batch; report the median with min and max. Small
+// calls are batched so that each timed batch lasts long enough for the clock
+// (and the noise of a shared machine) to matter little.
+
+import { performance } from 'node:perf_hooks';
+
+export interface Timing {
+  /** Seconds per call: median, fastest and slowest batch. */
+  median: number;
+  min: number;
+  max: number;
+  /** Timed batches, and calls per batch. */
+  repeats: number;
+  batch: number;
+}
+
+export interface MeasureOptions {
+  /** Milliseconds spent on warm-up (at least 2 calls). */
+  warmupMs: number;
+  /** Milliseconds a timed batch should last (so tiny calls are batched). */
+  batchMs: number;
+  /** Milliseconds for all timed batches together; repeats are bounded by minRepeats..maxRepeats. */
+  budgetMs: number;
+  minRepeats: number;
+  maxRepeats: number;
+}
+
+export const DEFAULT_MEASURE: MeasureOptions = { warmupMs: 30, batchMs: 4, budgetMs: 250, minRepeats: 5, maxRepeats: 21 };
+/** For the threshold sweep, which times many sizes several times over. */
+export const SWEEP_MEASURE: MeasureOptions = { warmupMs: 20, batchMs: 4, budgetMs: 80, minRepeats: 5, maxRepeats: 11 };
+export const QUICK_MEASURE: MeasureOptions = { warmupMs: 10, batchMs: 2, budgetMs: 60, minRepeats: 3, maxRepeats: 7 };
+
+/** A call to time: synchronous calls are never awaited (an await costs about a microsecond). */
+export type Call = () => unknown;
+
+async function callOnce(fn: Call): Promise<void> {
+  const r = fn();
+  if (r instanceof Promise) await r;
+}
+
+async function timeBatch(fn: Call, calls: number): Promise<number> {
+  const t0 = performance.now();
+  for (let i = 0; i < calls; i++) {
+    const r = fn();
+    if (r instanceof Promise) await r;
+  }
+  return (performance.now() - t0) / 1000 / calls;
+}
+
+export async function measure(fn: Call, options: MeasureOptions = DEFAULT_MEASURE): Promise<Timing> {
+  // warm-up, which also estimates the cost of one call
+  let calls = 0;
+  const t0 = performance.now();
+  do {
+    await callOnce(fn);
+    calls++;
+  } while (calls < 2 || performance.now() - t0 < options.warmupMs);
+  const perCallMs = (performance.now() - t0) / calls;
+  const batch = Math.max(1, Math.round(options.batchMs / perCallMs));
+  // calls of a tenth of a second or more (the baseline at n = 4096) get fewer repeats
+  const minRepeats = perCallMs >= 100 ? Math.min(3, options.minRepeats) : options.minRepeats;
+  const repeats = Math.min(options.maxRepeats, Math.max(minRepeats, Math.floor(options.budgetMs / (batch * perCallMs))));
+  const samples: number[] = [];
+  for (let i = 0; i < repeats; i++) samples.push(await timeBatch(fn, batch));
+  return { ...summarize(samples), repeats, batch };
+}
+
+export function summarize(samples: number[]): { median: number; min: number; max: number } {
+  const sorted = [...samples].sort((x, y) => x - y);
+  const mid = sorted.length >> 1;
+  const median = sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  return { median, min: sorted[0]!, max: sorted[sorted.length - 1]! };
+}

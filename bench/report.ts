@@ -1,0 +1,86 @@
+// The benchmark's rows, its printed table, and the issue's performance
+// targets read off the rows (measured, never asserted).
+
+import type { KernelKind, Mode } from '../src/engines/job.js';
+import type { Dtype } from '../src/kernels/dtype.js';
+import type { BenchOp, CaseSpec } from './cases.js';
+
+/** One cell (workers: as used); the --json output is these fields minus min, max and picked. */
+export interface Row extends CaseSpec {
+  /** Median; min and max are the fastest and slowest batch, same unit. */
+  ns_per_element: number;
+  /** Bytes of the add (read A, read B, write the output: 3 x element bytes) per ns. */
+  gb_per_s: number;
+  /** ts median / this median in the same run: above 1 is faster than the baseline. */
+  ratio_vs_ts: number | null;
+  min: number;
+  max: number;
+  /** auto only: the mode it picked. */
+  picked: string | undefined;
+}
+
+const HEADER = ['op', 'mode', 'kernel', 'dtype', 'n', 'w', 'ns/element', '(min-max)', 'GB/s', 'x ts'];
+
+export function formatTable(rows: Row[]): string {
+  const cells = rows.map((r) => [
+    r.op,
+    r.mode === 'auto' && r.picked ? `auto>${r.picked}` : r.mode,
+    r.kernel,
+    r.dtype,
+    String(r.n),
+    String(r.workers),
+    r.ns_per_element.toFixed(3),
+    `(${r.min.toFixed(3)}-${r.max.toFixed(3)})`,
+    r.gb_per_s.toFixed(2),
+    r.ratio_vs_ts === null ? '-' : r.ratio_vs_ts.toFixed(2),
+  ]);
+  const widths = HEADER.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
+  const line = (c: string[]): string => c.map((s, i) => (i >= 4 ? s.padStart(widths[i]!) : s.padEnd(widths[i]!))).join('  ');
+  return [line(HEADER), ...cells.map(line)].join('\n');
+}
+
+type Find = (op: BenchOp, mode: Mode, kernel: KernelKind, dtype: Dtype, n: number) => Row | undefined;
+
+/** The issue's targets, for whatever cells this run measured. */
+export function checkTargets(rows: Row[]): string[] {
+  const find: Find = (op, mode, kernel, dtype, n) => rows.find((r) => r.op === op && r.mode === mode && r.kernel === kernel && r.dtype === dtype && r.n === n);
+  const out: string[] = [];
+  const verdict = (ok: boolean): string => (ok ? 'met' : 'MISSED');
+  const ratio = (x: Row | undefined, y: Row | undefined): number | undefined => (x && y ? y.ns_per_element / x.ns_per_element : undefined);
+
+  for (const dtype of ['int32', 'float32', 'float64'] as const) {
+    const r = ratio(find('add', 'wasm', 'wasm', dtype, 256), find('add', 'ts', 'ts', dtype, 256));
+    if (r !== undefined && dtype === 'int32') out.push(`add int32 wasm vs ts at n=256 (with the band checksum): ${r.toFixed(1)}x (target >= 8x: ${verdict(r >= 8)})`);
+    const q = ratio(find('random+add', 'wasm', 'wasm', dtype, 500), find('random+add', 'ts', 'ts', dtype, 500));
+    if (q !== undefined) out.push(`random+add ${dtype} wasm vs ts at n=500: ${q.toFixed(1)}x (target >= 5x: ${verdict(q >= 5)})`);
+  }
+  for (const n of [2048, 4096]) {
+    const r = ratio(find('add', 'threads', 'wasm', 'int32', n), find('add', 'wasm', 'wasm', 'int32', n));
+    if (r !== undefined) out.push(`add int32 threads(${find('add', 'threads', 'wasm', 'int32', n)!.workers}) vs wasm at n=${n}: ${r.toFixed(2)}x (target >= 1.8x: ${verdict(r >= 1.8)})`);
+  }
+  for (const dtype of ['int32', 'float32', 'float64'] as const) {
+    const r = ratio(find('random+add', 'processes', 'wasm', dtype, 500), find('random+add', 'wasm', 'wasm', dtype, 500));
+    if (r !== undefined) out.push(`random+add ${dtype} processes vs wasm at n=500: ${r.toFixed(2)}x (target >= 0.8x: ${verdict(r >= 0.8)})`);
+  }
+  // auto against the best fixed mode (wasm kernels) of the same cell
+  let worst: { row: Row; best: Row; slower: number } | undefined;
+  for (const row of rows.filter((r) => r.mode === 'auto')) {
+    const fixed = rows.filter((r) => r.op === row.op && r.dtype === row.dtype && r.n === row.n && r.mode !== 'auto' && r.kernel === row.kernel);
+    if (fixed.length === 0) continue;
+    const best = fixed.reduce((x, y) => (y.ns_per_element < x.ns_per_element ? y : x));
+    const slower = row.ns_per_element / best.ns_per_element - 1;
+    if (!worst || slower > worst.slower) worst = { row, best, slower };
+  }
+  if (worst) {
+    const { row, best, slower } = worst;
+    out.push(
+      `auto vs the best fixed mode, worst cell: ${row.op} ${row.dtype} n=${row.n} picked ${row.picked} (${row.workers}), best ${best.mode}(${best.workers}): ${(slower * 100).toFixed(0)}% slower (target <= 10%: ${verdict(slower <= 0.1)})`,
+    );
+  }
+  return out;
+}
+
+export function formatReport(rows: Row[]): string {
+  const targets = checkTargets(rows);
+  return [formatTable(rows), '', 'Targets (issue 2):', ...targets.map((t) => `  ${t}`)].join('\n');
+}
