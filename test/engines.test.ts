@@ -163,6 +163,20 @@ test('200 concurrent jobs of mixed sizes, dtypes, ops and sources on the thread 
   for (const mode of ['threads', 'processes'] as const) assert.equal({ busy: engines.get(mode).stats().busy, queued: engines.get(mode).stats().queued }, { busy: 0, queued: 0 });
 });
 
+test('a job larger than the shared memory so far grows it, and the worker threads (wasm and ts kernels) see the new memory', async () => {
+  const before = engines.arena.byteLength;
+  const rows = 1200; // 3 regions x 1200 x 1200 x 4 bytes = 16.5 MiB, past the initial 16 MiB
+  const a = callerData('int32', rows * rows, 11);
+  const job: JobSpec = { op: 'sub', dtype: 'int32', rows, cols: rows, source: { kind: 'data', a, b: a.slice().reverse() }, output: 'full' };
+  const reference = engines.wasm.runSync(job);
+  for (const kernel of ['ts', 'wasm'] as const) {
+    const r = await engines.threads.run({ ...job, kernel, workers: POOL });
+    assert.is(r.checksum, reference.checksum, kernel);
+    assert.equal(bytesOf(r.output!), bytesOf(reference.output!), kernel);
+  }
+  assert.ok(engines.arena.byteLength > before || before > 16 << 20, `memory grew from ${before} to ${engines.arena.byteLength}`);
+});
+
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
