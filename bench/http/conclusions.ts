@@ -116,7 +116,7 @@ function kernelFindings(k: KernelsSection | null): string[] {
         : `Without HTTP (${c.op}, ${c.dtype}), ${c.mode} beats single-thread wasm from n = ${c.from_n} on (${ratio(last[1])} at n = ${last[0]}).`,
     );
   }
-  for (const s of k.spawn_costs) lines.push(`A ${s.what} costs ${ms(s.median_ms)} ms per request.`);
+  for (const s of k.spawn_costs) lines.push(`Per request, ${s.what}: ${ms(s.median_ms)} ms.`);
   return lines;
 }
 
