@@ -7,7 +7,7 @@
 // -march=native), and the cost of a fresh process or thread per request.
 //
 //   node dist/bench/kernels.js [--json] [--quick] [--sizes 64,500] [--modes wasm,threads]
-//        [--dtypes int32] [--ops add] [--workers 2] [--rounds 3] [--only-table] [--write-thresholds]
+//        [--dtypes int32] [--ops add] [--workers 2] [--rounds 3] [--only-table] [--markdown] [--write-thresholds]
 //
 // The machine is shared: the whole table is measured --rounds times (default 3,
 // 1 with --quick), so each cell's samples are spread over the run, and a cell
@@ -23,7 +23,7 @@ import { BENCH_OPS, callerData, LocalKernels, prepareCase, type BenchOp } from '
 import { DEFAULT_MEASURE, measure, QUICK_MEASURE, summarize, SWEEP_MEASURE, type Timing } from './measure.js';
 import { runC, timeAddKernel } from './roofline.js';
 import { measureSpawnCost } from './spawn-cost.js';
-import { formatReport, type Row } from './report.js';
+import { formatMarkdown, formatReport, type Row } from './report.js';
 import { measureThresholds, writeThresholds } from './thresholds.js';
 
 const DEFAULT_SIZES = [64, 256, 500, 1024, 2048, 4096];
@@ -49,6 +49,7 @@ function parseOptions() {
       workers: { type: 'string' },
       rounds: { type: 'string' },
       'only-table': { type: 'boolean', default: false },
+      markdown: { type: 'boolean', default: false },
       'write-thresholds': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -71,6 +72,7 @@ function parseOptions() {
     ops: listOf<BenchOp>('ops', values.ops, BENCH_OPS, (s) => (BENCH_OPS as readonly string[]).includes(s)),
     workers,
     extras: !values['only-table'],
+    markdown: values.markdown,
     writeThresholds: values['write-thresholds'],
   };
 }
@@ -78,7 +80,7 @@ function parseOptions() {
 async function main(): Promise<void> {
   const options = parseOptions();
   if (options.help) {
-    console.log('usage: node dist/bench/kernels.js [--json] [--quick] [--sizes 64,500] [--modes ts,wasm,threads,processes,auto] [--dtypes int32,float32,float64] [--ops add,random+add] [--workers 2] [--rounds 3] [--only-table] [--write-thresholds]');
+    console.log('usage: node dist/bench/kernels.js [--json] [--quick] [--sizes 64,500] [--modes ts,wasm,threads,processes,auto] [--dtypes int32,float32,float64] [--ops add,random+add] [--workers 2] [--rounds 3] [--only-table] [--markdown] [--write-thresholds]');
     return;
   }
   // progress and tables go to stderr under --json, so stdout holds only the JSON
@@ -104,6 +106,7 @@ async function main(): Promise<void> {
     if (options.json) console.log(JSON.stringify(rows.map(({ min: _min, max: _max, picked: _picked, ...row }) => row), null, 2));
     say(`\nbench:kernels: ${context}, ${new Date().toISOString().slice(0, 10)}, median of ${options.rounds} round(s)\n`);
     say(formatReport(rows));
+    if (options.markdown) say(`\n${formatMarkdown(rows)}`);
     if (options.extras) {
       say(await roofline(engines, local, options));
       say(await spawnCosts(engines, rows));

@@ -84,3 +84,30 @@ export function formatReport(rows: Row[]): string {
   const targets = checkTargets(rows);
   return [formatTable(rows), '', 'Targets (issue 2):', ...targets.map((t) => `  ${t}`)].join('\n');
 }
+
+/** The table pivoted for the README: one line per (op, dtype, n), ns/element per mode, x ts in brackets. */
+export function formatMarkdown(rows: Row[]): string {
+  const columns: [string, (r: Row) => boolean][] = [
+    ['ts', (r) => r.mode === 'ts'],
+    ['wasm', (r) => r.mode === 'wasm'],
+    ['threads', (r) => r.mode === 'threads' && r.kernel === 'wasm'],
+    ['threads (ts kernel)', (r) => r.mode === 'threads' && r.kernel === 'ts'],
+    ['processes', (r) => r.mode === 'processes' && r.kernel === 'wasm'],
+    ['processes (ts kernel)', (r) => r.mode === 'processes' && r.kernel === 'ts'],
+    ['auto', (r) => r.mode === 'auto'],
+  ];
+  const lines = [`| op | dtype | n | ${columns.map(([c]) => c).join(' | ')} |`, `|---|---|--:|${columns.map(() => '--:').join('|')}|`];
+  const keys = [...new Set(rows.map((r) => `${r.op}|${r.dtype}|${r.n}`))];
+  for (const key of keys) {
+    const [op, dtype, n] = key.split('|') as [string, string, string];
+    const cell = rows.filter((r) => r.op === op && r.dtype === dtype && String(r.n) === n);
+    const text = columns.map(([, pick]) => {
+      const r = cell.find(pick);
+      if (!r) return '-';
+      const picked = r.mode === 'auto' && r.picked ? ` ${r.picked}` : '';
+      return `${r.ns_per_element.toFixed(3)} (${r.ratio_vs_ts === null ? '-' : `${r.ratio_vs_ts.toFixed(1)}x`})${picked}`;
+    });
+    lines.push(`| ${op} | ${dtype} | ${n} | ${text.join(' | ')} |`);
+  }
+  return lines.join('\n');
+}
