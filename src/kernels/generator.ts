@@ -22,21 +22,6 @@ export function rowKey(seed: number, matrix: number, row: number): number {
   return mix32((m + Math.imul(0xc2b2ae3d, row + 1)) | 0) >>> 0;
 }
 
-/** Generator word number k of a row stream (int32 bits). */
-export function word(key: number, k: number): number {
-  return mix32((key + Math.imul(GOLDEN, k)) | 0);
-}
-
-export const int32FromWord = (w: number): number => Math.imul(w >>> 8, 100) >>> 24;
-export const float32FromWord = (w: number): number => (w >>> 8) * 5.9604644775390625e-8;
-export const float64FromWords = (hi: number, lo: number): number =>
-  ((hi >>> 0) * 2097152 + (lo >>> 11)) * 1.1102230246251565e-16;
-
-/** One checksum term: word w (any 32 bits) at position k, w * (2k + 1) mod 2^32. Int32 bits. */
-export function checksumTerm(w: number, k: number): number {
-  return Math.imul(w, 2 * k + 1);
-}
-
 /** Formats a 32-bit checksum as the API shows it: 8 lowercase hex digits. */
 export function formatChecksum(sum: number): string {
   return (sum >>> 0).toString(16).padStart(8, '0');

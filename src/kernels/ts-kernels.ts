@@ -27,13 +27,18 @@ function compileLoop(op: Op, dtype: Dtype): BinaryLoop {
   return new Function('x', 'y', 'out', 'n', `for (let i = 0; i < n; i++) out[i] = ${EXPRESSION[op](dtype)};`) as BinaryLoop;
 }
 
-const LOOPS = new Map<string, BinaryLoop>();
-function loopFor(op: Op, dtype: Dtype): BinaryLoop {
-  const key = `${op}:${dtype}`;
-  let loop = LOOPS.get(key);
-  if (!loop) LOOPS.set(key, (loop = compileLoop(op, dtype)));
-  return loop;
+/** Compiles each (op, dtype) loop once, on first use. */
+function perOpAndDtype<L>(compile: (op: Op, dtype: Dtype) => L): (op: Op, dtype: Dtype) => L {
+  const loops = new Map<string, L>();
+  return (op, dtype) => {
+    const key = `${op}:${dtype}`;
+    let loop = loops.get(key);
+    if (!loop) loops.set(key, (loop = compile(op, dtype)));
+    return loop;
+  };
 }
+
+const loopFor = perOpAndDtype(compileLoop);
 
 export class TsKernels implements Kernels {
   readonly kind = 'ts' as const;
@@ -152,13 +157,7 @@ function compileRandomLoop(op: Op, dtype: Dtype): RandomLoop {
   return new Function('mix32', 'GOLDEN', body)(mix32, GOLDEN) as RandomLoop;
 }
 
-const RANDOM_LOOPS = new Map<string, RandomLoop>();
-function randomLoopFor(op: Op, dtype: Dtype): RandomLoop {
-  const key = `${op}:${dtype}`;
-  let loop = RANDOM_LOOPS.get(key);
-  if (!loop) RANDOM_LOOPS.set(key, (loop = compileRandomLoop(op, dtype)));
-  return loop;
-}
+const randomLoopFor = perOpAndDtype(compileRandomLoop);
 
 // One row of each dtype. The counter advances by GOLDEN per word (a Weyl
 // sequence), exactly as the SIMD kernel's lanes do.
