@@ -16,16 +16,24 @@ function keepAlive(url: string) {
   const socket = connect(Number(port), hostname);
   let buffered = '';
   let waiter: (() => void) | undefined;
+  let closed = false;
   socket.on('data', (d) => {
     buffered += d.toString('latin1');
     waiter?.();
   });
   socket.on('error', () => {});
+  socket.on('close', () => {
+    closed = true;
+    waiter?.();
+  });
   return {
     async get(path: string): Promise<string> {
       buffered = '';
-      socket.write(`GET ${path} HTTP/1.1\r\nhost: ${hostname}\r\n\r\n`);
-      while (!/\r\n\r\n[\s\S]*\}/.test(buffered)) await new Promise<void>((r) => (waiter = r));
+      if (!closed) socket.write(`GET ${path} HTTP/1.1\r\nhost: ${hostname}\r\n\r\n`);
+      while (!/\r\n\r\n[\s\S]*\}/.test(buffered)) {
+        if (closed) return 'closed by server';
+        await new Promise<void>((r) => (waiter = r));
+      }
       return buffered;
     },
     close: () => socket.destroy(),
@@ -44,17 +52,27 @@ for (const [signal, workers] of [['SIGTERM', '1'], ['SIGINT', '1'], ['SIGTERM', 
       process.kill(server.pid, signal);
       await sleep(100);
       const health = await conn.get('/healthz');
-      assert.match(health, /^HTTP\/1\.1 503 /, 'healthz is 503 while draining');
-      assert.match(health, /Connection: close/i);
+      if (workers === '2' && health === 'closed by server') {
+        // the connection may belong to an acceptor thread with nothing in flight:
+        // it closes its idle keep-alive connections at once, which is also "not serving"
+      } else {
+        assert.match(health, /^HTTP\/1\.1 503 /, 'healthz is 503 while draining');
+        assert.match(health, /Connection: close/i);
+      }
       const answers = await Promise.all(inFlight);
       for (const a of answers) {
         assert.is(a.status, 200);
         assert.match(a.body.checksum!, /^[0-9a-f]{8}$/);
       }
-      const refused = await fetch(server.url + '/healthz').then(
-        () => false,
-        () => true,
-      );
+      // a raw TCP connect: fetch could reuse one of its own idle keep-alive connections
+      const { hostname, port } = new URL(server.url);
+      const refused = await new Promise<boolean>((resolve) => {
+        const probe = connect(Number(port), hostname, () => {
+          probe.destroy();
+          resolve(false);
+        });
+        probe.on('error', () => resolve(true));
+      });
       assert.ok(refused, 'no new connection is accepted while draining');
       const { code } = await server.exited;
       assert.is(code, 0);
