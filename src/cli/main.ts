@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { createEngines, type Engines } from '../engines/index.js';
 import { AcceptorGroup } from '../http/acceptors.js';
 import { AccessLog } from '../http/access-log.js';
+import { InflightBudget } from '../http/inflight-budget.js';
 import { enginesRunner, maxWorkersTable } from '../http/job-runner.js';
 import { createLogger, type Logger } from '../http/logger.js';
 import { HttpServer } from '../http/server.js';
@@ -67,22 +68,29 @@ async function serve(config: ServerConfig): Promise<void> {
 
   let engines: Engines;
   try {
-    engines = await createEngines({ threads: config.threads, processes: config.processes, maxQueue: config.maxQueue });
+    engines = await createEngines({
+      threads: config.threads,
+      processes: config.processes,
+      maxQueue: config.maxQueue,
+      maxTasksPerWorker: config.maxRequests,
+      maxTasksJitter: config.maxRequestsJitter,
+    });
   } catch (e) {
     fail(`the kernel pools failed to start: ${(e as Error).message}`, 1);
   }
   const runner = enginesRunner(engines);
   const metrics = new HttpMetrics();
-  registerProcessMetrics(metrics.registry, { threads: () => engines.threads.stats(), processes: () => engines.processes.stats() });
+  const budget = new InflightBudget(config.maxInflightBytes);
+  registerProcessMetrics(metrics.registry, { threads: () => engines.threads.stats(), processes: () => engines.processes.stats() }, () => budget.usedBytes);
   const accessLog = config.accessLog ? new AccessLog(config.accessLog) : undefined;
   const acceptors = new AcceptorGroup({ runner, log, metricsText: () => metricsText() });
   const metricsText = async (): Promise<string> => aggregateMetrics([await metrics.json(), ...(await acceptors.collectMetrics())]);
-  const server = new HttpServer({ name: NAME, version: VERSION, runner, maxN: config.maxN, maxBody: config.maxBody, timeout: config.timeout, metrics, metricsText, accessLog, log });
+  const server = new HttpServer({ name: NAME, version: VERSION, runner, maxN: config.maxN, maxBody: config.maxBody, timeout: config.timeout, budget, metrics, metricsText, accessLog, log });
 
   let port: number;
   try {
     port = await server.listen(config.host, wantedPort);
-    await acceptors.start(config.workers - 1, { config, port, maxWorkers: maxWorkersTable(runner), name: NAME, version: VERSION });
+    await acceptors.start(config.workers - 1, { config, port, maxWorkers: maxWorkersTable(runner), name: NAME, version: VERSION, budget: budget.shared });
   } catch (e) {
     await engines.close();
     fail(`cannot serve on ${config.host}:${config.port}: ${(e as Error).message}`, 1);
@@ -112,6 +120,15 @@ async function serve(config: ServerConfig): Promise<void> {
     log.critical(`a kernel pool is down: ${e.message}`);
     void shutdown('fatal pool failure', 1);
   });
+  for (const [kind, engine] of [['thread', engines.threads], ['process', engines.processes]] as const) {
+    engine.pool.on('restart', (e: Error) => log.warning(`a kernel ${kind} died and is being replaced: ${e.message}`));
+  }
+  if (config.chaos) {
+    // fault injection (--chaos): the soak script's way to crash a kernel thread from outside
+    process.on('SIGUSR2', () => {
+      void engines.threads.pool.killWorker().then((id) => log.warning(`chaos: SIGUSR2 killed kernel thread ${id ?? '(none)'}`));
+    });
+  }
   process.on('uncaughtException', (e) => log.critical(`uncaught exception: ${e.stack}`));
   process.on('unhandledRejection', (e) => log.critical(`unhandled rejection: ${(e as Error)?.stack ?? String(e)}`));
 

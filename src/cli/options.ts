@@ -28,6 +28,14 @@ export interface ServerConfig {
   maxN: number;
   /** Largest request body in bytes. */
   maxBody: number;
+  /** Cap of the memory all in-flight requests hold together, in bytes. */
+  maxInflightBytes: number;
+  /** Recycle a kernel worker after this many tasks (0: never). */
+  maxRequests: number;
+  /** Up to this many extra tasks before recycling, drawn per worker. */
+  maxRequestsJitter: number;
+  /** Fault injection: SIGUSR2 kills one kernel worker thread. */
+  chaos: boolean;
   /** Access log file, '-' for stdout, null for none. */
   accessLog: string | null;
   logLevel: LogLevel;
@@ -38,7 +46,7 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
-type Kind = 'bind' | 'count' | 'seconds' | 'bytes' | 'string' | 'level';
+type Kind = 'bind' | 'count' | 'seconds' | 'bytes' | 'string' | 'level' | 'switch';
 
 interface OptionSpec {
   key: keyof ServerConfig | 'bind';
@@ -66,6 +74,10 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'maxQueue', long: 'max-queue', metavar: 'N', env: ['WASMATRIX_MAX_QUEUE'], kind: 'count', min: 1, default: () => '1024', gunicorn: '--backlog (roughly)', help: 'jobs allowed to wait per pool; beyond it 503 with Retry-After' },
   { key: 'maxN', long: 'max-n', metavar: 'N', env: ['WASMATRIX_MAX_N'], kind: 'count', min: 1, default: () => '4096', gunicorn: '(none)', help: 'largest rows or cols; beyond it 413' },
   { key: 'maxBody', long: 'max-body', metavar: 'BYTES', env: ['WASMATRIX_MAX_BODY'], kind: 'bytes', min: 0, default: () => String(256 * 1024 * 1024), gunicorn: '(--limit-request-* for headers only)', help: 'largest request body; beyond it 413' },
+  { key: 'maxInflightBytes', long: 'max-inflight-bytes', metavar: 'BYTES', env: ['WASMATRIX_MAX_INFLIGHT_BYTES'], kind: 'bytes', min: 1 << 20, default: () => String(2 * 1024 ** 3), gunicorn: '(none)', help: 'memory all in-flight requests may hold together (bodies, matrices, results); beyond it 503 with Retry-After, and 413 for one request alone over it' },
+  { key: 'maxRequests', long: 'max-requests', metavar: 'N', env: ['WASMATRIX_MAX_REQUESTS'], kind: 'count', min: 0, default: () => '0', gunicorn: '--max-requests', help: 'replace a kernel worker after it ran N tasks, without failing any request (0: never)' },
+  { key: 'maxRequestsJitter', long: 'max-requests-jitter', metavar: 'N', env: ['WASMATRIX_MAX_REQUESTS_JITTER'], kind: 'count', min: 0, default: () => '0', gunicorn: '--max-requests-jitter', help: 'up to N extra tasks per worker before it is replaced, so workers do not all recycle at once' },
+  { key: 'chaos', long: 'chaos', metavar: '', env: ['WASMATRIX_CHAOS'], kind: 'switch', default: () => '', gunicorn: '(none)', help: 'fault injection for chaos tests: SIGUSR2 kills one kernel worker thread, as a crash would' },
   { key: 'accessLog', long: 'access-log', metavar: 'PATH|-', env: ['WASMATRIX_ACCESS_LOG'], kind: 'string', default: () => '', gunicorn: '--access-logfile', help: "one line per request to PATH, or '-' for stdout (default: off)" },
   { key: 'logLevel', long: 'log-level', metavar: 'LEVEL', env: ['WASMATRIX_LOG_LEVEL'], kind: 'level', default: () => 'info', gunicorn: '--log-level', help: `${LOG_LEVELS.join('|')}` },
 ];
@@ -78,7 +90,10 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
     help: { type: 'boolean', short: 'h' },
     version: { type: 'boolean', short: 'v' },
   };
-  for (const o of OPTIONS) options[o.long] = o.short ? { type: 'string', short: o.short } : { type: 'string' };
+  for (const o of OPTIONS) {
+    const type = o.kind === 'switch' ? 'boolean' : 'string';
+    options[o.long] = o.short ? { type, short: o.short } : { type };
+  }
   let values: Record<string, string | boolean | undefined>;
   try {
     ({ values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false }));
@@ -96,6 +111,10 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
       continue;
     }
     const fromEnv = o.env.map((name) => ({ name, value: env[name] })).find((e) => e.value !== undefined && e.value !== '');
+    if (o.kind === 'switch') {
+      config[o.key] = flag === true || (fromEnv !== undefined && parseSwitch(fromEnv.value!, fromEnv.name));
+      continue;
+    }
     const [raw, source] = typeof flag === 'string' ? [flag, `--${o.long}`] : fromEnv ? [fromEnv.value!, fromEnv.name] : [o.default(), `--${o.long}`];
     config[o.key] = convert(o, raw, source);
   }
@@ -121,6 +140,12 @@ function convert(o: OptionSpec, raw: string, source: string): unknown {
   }
 }
 
+function parseSwitch(raw: string, source: string): boolean {
+  if (/^(1|true|yes|on)$/i.test(raw)) return true;
+  if (/^(0|false|no|off)$/i.test(raw)) return false;
+  throw new UsageError(`${source} must be 1 or 0 (got "${raw}")`);
+}
+
 function parseBind(flag: string | undefined, env: NodeJS.ProcessEnv): { host: string; port: number } {
   let host = env.HOST || '127.0.0.1';
   let portText = env.PORT || '8000';
@@ -138,7 +163,7 @@ function parseBind(flag: string | undefined, env: NodeJS.ProcessEnv): { host: st
 }
 
 export function helpText(name: string, version: string): string {
-  const rows = OPTIONS.map((o) => [`${o.short ? `-${o.short}, ` : '    '}--${o.long} ${o.metavar}`, o.help, o.default() || '(off)', o.env.join(', '), o.gunicorn]);
+  const rows = OPTIONS.map((o) => [`${o.short ? `-${o.short}, ` : '    '}--${o.long}${o.metavar ? ` ${o.metavar}` : ''}`, o.help, o.default() || '(off)', o.env.join(', '), o.gunicorn]);
   rows.unshift(['-h, --help', 'show this help and exit', '', '', '-h/--help'], ['-v, --version', 'print the version and exit', '', '', '-v/--version']);
   const width = Math.max(...rows.map((r) => r[0]!.length)) + 2;
   const lines = rows.map(([flag, help, def, env, gunicorn]) => {

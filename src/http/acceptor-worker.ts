@@ -5,6 +5,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import uWS from 'uWebSockets.js';
 import { HttpMetrics } from '../metrics/metrics.js';
 import { AccessLog } from './access-log.js';
+import { InflightBudget } from './inflight-budget.js';
 import { RemoteRunner, type AcceptorData, type ToAcceptor, type ToMain } from './acceptors.js';
 import { createLogger } from './logger.js';
 import { HttpServer } from './server.js';
@@ -27,6 +28,7 @@ if (typeof uWS.getParts !== 'function') {
     maxN: data.config.maxN,
     maxBody: data.config.maxBody,
     timeout: data.config.timeout,
+    budget: new InflightBudget(data.config.maxInflightBytes, data.budget),
     metrics,
     metricsText: () => runner.metricsText(),
     accessLog,

@@ -26,6 +26,8 @@ export interface AcceptorData {
   maxWorkers: Record<Mode, number>;
   name: string;
   version: string;
+  /** The counter of the in-flight memory budget (shared with the main thread). */
+  budget: SharedArrayBuffer;
 }
 
 type WireJob = Omit<JobSpec, 'signal' | 'deadline'> & { deadlineAt?: number };

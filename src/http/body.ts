@@ -25,8 +25,16 @@ export function declaredLength(header: string): number | undefined {
   return Number(header);
 }
 
+function initialSize(declared: number | undefined, limits: BodyLimits): number {
+  return declared ?? Math.min(limits.maxBytes, limits.expectedBytes ?? UNKNOWN_LENGTH_START);
+}
+
+const tooLarge = (detail: string) => errors.bodyTooLarge(detail, { param: 'body' });
+
 /**
  * Must be called synchronously in the handler (it registers res.onData).
+ * The buffer is charged to the in-flight budget before it is allocated (and
+ * again as it grows, without content-length).
  * Resolves with the body, a view over a fresh ArrayBuffer the caller owns
  * (it can be transferred to another thread). When it rejects before the body
  * was read, the exchange is marked to close the connection.
@@ -38,12 +46,13 @@ export function readBody(ex: Exchange, limits: BodyLimits): Promise<Uint8Array> 
     if (declared !== undefined && declared > limits.maxBytes) {
       throw errors.bodyTooLarge(`the body has ${declared} bytes; the limit is ${limits.maxBytes}`, { param: 'content-length' });
     }
+    ex.charge(initialSize(declared, limits), 'the request body', tooLarge);
   } catch (e) {
     ex.closeConnection = true;
     return Promise.reject(e);
   }
   return new Promise<Uint8Array>((resolve, reject) => {
-    let buffer = new Uint8Array(declared ?? Math.min(limits.maxBytes, limits.expectedBytes ?? UNKNOWN_LENGTH_START));
+    let buffer = new Uint8Array(initialSize(declared, limits));
     let received = 0;
     let done = false;
     const fail = (e: Error): void => {
@@ -62,7 +71,13 @@ export function readBody(ex: Exchange, limits: BodyLimits): Promise<Uint8Array> 
       }
       if (received + n > buffer.byteLength) {
         // only without content-length (chunked): grow by doubling, never past the limit
-        const grown = new Uint8Array(Math.min(limits.maxBytes, Math.max(received + n, buffer.byteLength * 2)));
+        const size = Math.min(limits.maxBytes, Math.max(received + n, buffer.byteLength * 2));
+        try {
+          ex.charge(size, 'the request body', tooLarge); // the old buffer is held until the copy is done
+        } catch (e) {
+          return fail(e as Error);
+        }
+        const grown = new Uint8Array(size);
         grown.set(buffer.subarray(0, received));
         buffer = grown;
       }

@@ -5,12 +5,16 @@
 
 import { performance } from 'node:perf_hooks';
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
+import { errors, type WasmatrixError } from '../errors.js';
+import { Reservation, type InflightBudget } from './inflight-budget.js';
 
 export interface ExchangeHooks {
   /** Called exactly once: after the last byte was handed to uWS, or when the client aborted. */
   finished(exchange: Exchange): void;
   /** True once the server drains: every answer then closes its connection. */
   readonly draining: boolean;
+  /** The memory cap of all in-flight requests (--max-inflight-bytes). */
+  readonly budget: InflightBudget;
 }
 
 export class Exchange {
@@ -39,6 +43,7 @@ export class Exchange {
   readonly #hooks: ExchangeHooks;
   #controller: AbortController | undefined;
   #onAbort: (() => void) | undefined;
+  readonly #reservation: Reservation;
 
   constructor(res: HttpResponse, req: HttpRequest, route: string, hooks: ExchangeHooks, wantClient: boolean) {
     this.res = res;
@@ -48,6 +53,7 @@ export class Exchange {
     this.url = this.query ? `${this.path}?${this.query}` : this.path;
     this.route = route;
     this.#hooks = hooks;
+    this.#reservation = new Reservation(hooks.budget);
     if (wantClient) this.client = Buffer.from(res.getRemoteAddressAsText()).toString();
     res.onAborted(() => {
       this.aborted = true;
@@ -78,9 +84,20 @@ export class Exchange {
     return !this.settled;
   }
 
+  /**
+   * Reserves memory this request is about to hold (its body, its job) from the
+   * in-flight budget, until the exchange settles. Throws 503 (busy) or
+   * `tooLarge` (413: it could never fit).
+   */
+  charge(bytes: number, what: string, tooLarge: (detail: string) => WasmatrixError): void {
+    if (this.settled) throw errors.cancelled('the request is already over');
+    this.#reservation.add(bytes, what, tooLarge);
+  }
+
   settle(status: number): void {
     if (this.settled) return;
     this.settled = true;
+    this.#reservation.releaseAll();
     if (!this.status) this.status = status;
     this.#hooks.finished(this);
   }

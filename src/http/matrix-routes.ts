@@ -46,9 +46,20 @@ async function run(ctx: MatrixRouteContext, ex: Exchange, mode: Mode, job: Omit<
   return result;
 }
 
+/**
+ * Charges the memory a job will hold to the in-flight budget, in matrices of
+ * rows x cols: A, B and the output in the arena (3), plus the result copied
+ * out (1) for POST, plus the parsed A and B (2) for JSON. Request bodies are
+ * charged by readBody.
+ */
+function chargeJob(ex: Exchange, rows: number, cols: number, dtype: Dtype, matrices: number): void {
+  ex.charge(matrices * rows * cols * ELEMENT_BYTES[dtype], `a ${rows}x${cols} ${dtype} job`, (detail) => errors.shapeTooLarge(detail, { param: 'n' }));
+}
+
 /** GET /threading, /multiprocessing (fixed mode) and /add (?mode=). */
 export async function randomJob(ctx: MatrixRouteContext, ex: Exchange, fixedMode: Mode | undefined): Promise<void> {
   const p = parseRandomJob(ex.query, ctx.limits, fixedMode);
+  chargeJob(ex, p.rows, p.cols, p.dtype, 3);
   const r = await run(ctx, ex, p.mode, {
     op: 'add',
     dtype: p.dtype,
@@ -119,6 +130,7 @@ function bodyRead(ex: Exchange): void {
 async function postJson(ctx: MatrixRouteContext, ex: Exchange, runParams: RunParams, bytes: Uint8Array): Promise<void> {
   bodyRead(ex);
   const m = parseJsonMatrices(bytes, ctx.limits.maxN);
+  chargeJob(ex, m.rows, m.cols, m.dtype, 6);
   const r = await run(ctx, ex, runParams.mode, {
     op: 'add',
     dtype: m.dtype,
@@ -148,6 +160,7 @@ function* chain(head: string, body: Iterable<string>, tail: string): Generator<s
 
 async function postBinary(ctx: MatrixRouteContext, ex: Exchange, runParams: RunParams, rows: number, cols: number, dtype: Dtype, bytes: Uint8Array): Promise<void> {
   bodyRead(ex);
+  chargeJob(ex, rows, cols, dtype, 4);
   const count = rows * cols;
   // A and B are views of the one body buffer: no copy (little-endian, like the host)
   const a = viewOf(dtype, bytes.buffer, bytes.byteOffset, count);

@@ -8,6 +8,7 @@ import { errors } from '../errors.js';
 import type { HttpMetrics } from '../metrics/metrics.js';
 import type { AccessLog } from './access-log.js';
 import { Exchange, type ExchangeHooks } from './exchange.js';
+import type { InflightBudget } from './inflight-budget.js';
 import type { JobRunner } from './job-runner.js';
 import type { Logger } from './logger.js';
 import { postAdd, randomJob, type MatrixRouteContext } from './matrix-routes.js';
@@ -21,6 +22,8 @@ export interface ServerContext {
   maxBody: number;
   /** Seconds; 0: none. */
   timeout: number;
+  /** The memory cap of all in-flight requests, shared by every HTTP thread. */
+  budget: InflightBudget;
   metrics: HttpMetrics;
   /** The Prometheus text of the whole service (all threads). */
   metricsText(): Promise<string>;
@@ -62,6 +65,10 @@ export class HttpServer implements ExchangeHooks {
 
   get draining(): boolean {
     return this.#draining;
+  }
+
+  get budget(): InflightBudget {
+    return this.#ctx.budget;
   }
 
   get inFlight(): number {

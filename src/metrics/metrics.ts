@@ -68,8 +68,16 @@ export class HttpMetrics {
 }
 
 /** Pool gauges (read at scrape time) and the process's memory and CPU: main thread only. */
-export function registerProcessMetrics(registry: Registry, pools: Record<string, () => EngineStats>): void {
+export function registerProcessMetrics(registry: Registry, pools: Record<string, () => EngineStats>, inflightBytes: () => number): void {
   collectDefaultMetrics({ register: registry, prefix: '' });
+  new Gauge({
+    name: 'wasmatrix_inflight_bytes',
+    help: 'Memory reserved by in-flight requests (bodies and jobs), all HTTP threads; capped by --max-inflight-bytes',
+    registers: [registry],
+    collect() {
+      this.set(inflightBytes());
+    },
+  });
   const gauge = (name: string, help: string, pick: (s: EngineStats) => number): void => {
     new Gauge({
       name,
