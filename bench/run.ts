@@ -13,10 +13,11 @@ import { join } from 'node:path';
 import { buildCase, fixedSeeds, planCases, type BenchCase } from './http/cases.js';
 import { runCase } from './http/case-runner.js';
 import { allCharts } from './http/charts.js';
+import { commandLine, interruptOnCtrlC, parseOrExit } from './http/cli.js';
 import { conclusions, targets } from './http/conclusions.js';
 import { runKernelBench, type KernelsSection } from './http/kernels-section.js';
 import { describeMachine } from './http/machine.js';
-import { BenchUsageError, parseBenchArgs, USAGE, type BenchOptions } from './http/options.js';
+import { parseBenchArgs, USAGE, type BenchOptions } from './http/options.js';
 import { refreshLatest, resultsDirName, RESULTS_ROOT, writeResults } from './http/output.js';
 import { findListeningPid } from './http/proc.js';
 import { clock, Progress } from './http/progress.js';
@@ -33,27 +34,6 @@ const KERNELS_ESTIMATE_S = { full: 15, quick: 5 };
 const progress = new Progress();
 const controller = new AbortController();
 let server: ServerProcess | undefined;
-
-function interruptOnCtrlC(): void {
-  process.on('SIGINT', () => {
-    if (controller.signal.aborted) {
-      // a second Ctrl-C: stop waiting for the drain
-      server?.killNow();
-      process.exit(130);
-    }
-    progress.log('\nCtrl-C: stopping the current case and the server (Ctrl-C again to force)');
-    controller.abort();
-  });
-  // last resort if the process ends any other way while the server runs
-  process.on('exit', () => {
-    if (server?.alive) server.killNow();
-  });
-}
-
-function commandLine(argv: string[]): string {
-  const quote = (a: string): string => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", "'\\''")}'`);
-  return ['npm run bench', ...(argv.length ? ['--', ...argv.map(quote)] : [])].join(' ');
-}
 
 async function startServer(options: BenchOptions, info: ServerInfo): Promise<void> {
   progress.log(`starting the server: node dist/src/cli/main.js -b 127.0.0.1:0 ${options.serverArgs.join(' ')}`);
@@ -112,19 +92,9 @@ async function runCases(options: BenchOptions, cases: BenchCase[], info: ServerI
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
-  let options: BenchOptions;
-  try {
-    options = parseBenchArgs(argv);
-  } catch (e) {
-    if (!(e instanceof BenchUsageError)) throw e;
-    process.stderr.write(`bench: ${e.message}\n\n${USAGE}\n`);
-    process.exit(2);
-  }
-  if (options.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return;
-  }
-  interruptOnCtrlC();
+  const options = parseOrExit('bench', USAGE, parseBenchArgs, argv);
+  if (!options) return;
+  interruptOnCtrlC(controller, () => server, progress, 'the current case');
   const started = new Date();
   const plan = planCases(options.modes, options.sizes);
   const kernelsEstimate = options.kernels ? (options.quick ? KERNELS_ESTIMATE_S.quick : KERNELS_ESTIMATE_S.full) : 0;
@@ -166,7 +136,7 @@ async function main(): Promise<void> {
     started_at: started.toISOString(),
     finished_at: new Date().toISOString(),
     interrupted: controller.signal.aborted,
-    command: commandLine(argv),
+    command: commandLine('bench', argv),
     options,
     machine: describeMachine(info.simd),
     server: info,

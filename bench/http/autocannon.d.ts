@@ -10,16 +10,25 @@ declare module 'autocannon' {
       path?: string;
       headers?: Record<string, string>;
       body?: string | Buffer;
-      /** Ours (see load.ts): keep no body for this request's answers. */
-      discardBody?: boolean;
+      /** Ours (see load.ts): keep no body for this request's answers, or ('binary') for its octet-stream answers. */
+      discardBody?: boolean | 'binary';
+      /**
+       * Called just before each send of this request (its copy merged with the defaults); returns what to send.
+       * `context` belongs to the connection and is renewed each time the connection wraps around its request list.
+       */
+      setupRequest?: (request: Request, context: Record<string, unknown>) => Request | null;
       /** Called with each answer to this request; `body` is the body decoded as UTF-8. */
-      onResponse?: (status: number, body: string, context: object, headers: Record<string, string | string[] | undefined>) => void;
+      onResponse?: (status: number, body: string, context: Record<string, unknown>, headers: Record<string, string | string[] | undefined>) => void;
     }
     interface Options {
       url: string;
       connections?: number;
       pipelining?: number;
       duration?: number;
+      /** Stop after this many requests in all (shared out between the connections) instead of after `duration`. */
+      amount?: number;
+      /** Milliseconds between autocannon's samples; a finished run is reported at the next one. */
+      sampleInt?: number;
       timeout?: number;
       requests?: Request[];
       /** Off: autocannon would otherwise also record non-2xx latencies. */

@@ -14,10 +14,12 @@ import { answersRaw, checkAnswer, type Verification } from './verify.js';
  * concatenation per chunk). For raw answers (1 MB at n = 500) that made the load
  * generator the bottleneck: 91% of a core for 86 req/s while the server used
  * 14%. Their checksum is in a header, so a request marked `discardBody` keeps
- * no body. Patched once, on autocannon's own queue (no option exists for it).
+ * no body; one marked `discardBody: 'binary'` keeps none for the answers that
+ * are application/octet-stream (the soak mixes both on one request template).
+ * Patched once, on autocannon's own queue (no option exists for it).
  */
-function letRequestsDiscardBodies(): void {
-  type Pending = { req?: { discardBody?: boolean } };
+export function letRequestsDiscardBodies(): void {
+  type Pending = { req?: { discardBody?: boolean | 'binary' }; headers?: { headers?: string[] } };
   const queue = createRequire(import.meta.url)('autocannon/lib/pipelinedRequestsQueue.js') as {
     prototype: { addBody(data: Buffer): void; peek(): Pending | undefined; __discardPatched?: boolean };
   };
@@ -25,12 +27,23 @@ function letRequestsDiscardBodies(): void {
   if (proto.__discardPatched) return;
   const addBody = proto.addBody;
   proto.addBody = function (this: typeof proto, data: Buffer): void {
-    if (this.peek()?.req?.discardBody) return;
+    const pending = this.peek();
+    const discard = pending?.req?.discardBody;
+    if (discard === true || (discard === 'binary' && isOctetStream(pending?.headers?.headers))) return;
     addBody.call(this, data);
   };
   proto.__discardPatched = true;
 }
 letRequestsDiscardBodies();
+
+/** True when a response's raw header list (name, value, name, value...) says application/octet-stream. */
+function isOctetStream(rawHeaders: string[] | undefined): boolean {
+  if (!rawHeaders) return false;
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    if (rawHeaders[i]!.toLowerCase() === 'content-type') return rawHeaders[i + 1]!.toLowerCase().startsWith('application/octet-stream');
+  }
+  return false;
+}
 
 export interface LoadSettings {
   /** Base URL of the server, e.g. http://127.0.0.1:8000 */

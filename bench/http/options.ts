@@ -63,7 +63,8 @@ export class BenchUsageError extends Error {
   override name = 'BenchUsageError';
 }
 
-function positive(flag: string, value: string | undefined, fallback: number, integer: boolean): number {
+/** A positive number (or integer) flag value; `fallback` when absent. */
+export function positive(flag: string, value: string | undefined, fallback: number, integer: boolean): number {
   if (value === undefined) return fallback;
   const x = Number(value);
   if (!Number.isFinite(x) || x <= 0 || (integer && !Number.isInteger(x))) throw new BenchUsageError(`--${flag}: "${value}" is not a ${integer ? 'positive integer' : 'positive number'}`);

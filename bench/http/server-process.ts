@@ -81,6 +81,11 @@ export class ServerProcess {
     return this.#exit === undefined;
   }
 
+  /** How it ended (undefined while it runs). */
+  get exitStatus(): { code: number | null; signal: NodeJS.Signals | null } | undefined {
+    return this.#exit;
+  }
+
   /** How it ended, for reports: "exit code 1", "signal SIGSEGV". */
   get exitDescription(): string {
     if (!this.#exit) return 'running';

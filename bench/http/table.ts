@@ -31,9 +31,9 @@ export function resultCells(c: CaseResult): string[] {
   ];
 }
 
-export function textTable(header: string[], rows: string[][]): string {
+export function textTable(header: string[], rows: string[][], rightAligned: ReadonlySet<number> = NUMERIC): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]?.length ?? 0)));
-  const line = (cells: string[]): string => cells.map((s, i) => (NUMERIC.has(i) ? s.padStart(widths[i]!) : s.padEnd(widths[i]!))).join('  ').trimEnd();
+  const line = (cells: string[]): string => cells.map((s, i) => (rightAligned.has(i) ? s.padStart(widths[i]!) : s.padEnd(widths[i]!))).join('  ').trimEnd();
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
