@@ -128,6 +128,20 @@ test('workers that keep dying at start make the pool fatal instead of looping', 
   await p.close();
 });
 
+test('workers killed from outside while starting back off but never make the pool fatal', async () => {
+  let n = 0;
+  const { p, spawned } = pool(() => (n++ < 4 ? 'killed-starting' : 'answer'), { size: 1, maxStartFailures: 3 });
+  let fatal = false;
+  p.on('fatal', () => (fatal = true));
+  await p.start().catch(() => {});
+  const t0 = Date.now();
+  assert.equal((await p.run([21])).results, [42]);
+  assert.not.ok(fatal);
+  assert.is(spawned.length, 5);
+  assert.ok(Date.now() - t0 >= 600, 'the respawns backed off (100 + 200 + 400 ms)');
+  await p.close();
+});
+
 test('with maxTasksPerWorker a worker is replaced after N tasks without failing any job', async () => {
   const { p, spawned } = pool(() => 'answer', { size: 1, maxTasksPerWorker: 3 });
   await p.start();

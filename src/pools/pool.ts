@@ -29,7 +29,7 @@ export interface PoolOptions<Task, Result> {
   maxTasksPerWorker?: number;
   /** Up to this many extra tasks, drawn per worker, so workers do not all recycle at once. */
   maxTasksJitter?: number;
-  /** Consecutive failed starts before the pool gives up. */
+  /** Consecutive failed starts (the worker dying by itself, not killed from outside) before the pool gives up. */
   maxStartFailures?: number;
 }
 
@@ -79,7 +79,10 @@ export class Pool<Task, Result> extends EventEmitter {
   readonly #queue: QueuedTask<Task, Result>[] = [];
   #waitingJobs = 0;
   #restarts = 0;
+  /** Deaths before ready in a row, whatever the cause: they set the respawn back-off. */
   #startFailures = 0;
+  /** Of those, the ones the worker did itself (not killed from outside): they make the pool fatal. */
+  #startCrashes = 0;
   #closed = false;
   #fatal: Error | undefined;
   readonly #respawns = new Set<NodeJS.Timeout>();
@@ -203,6 +206,7 @@ export class Pool<Task, Result> extends EventEmitter {
       () => {
         slot.ready = true;
         this.#startFailures = 0;
+        this.#startCrashes = 0;
         this.#dispatch();
       },
       () => {
@@ -218,9 +222,12 @@ export class Pool<Task, Result> extends EventEmitter {
     slot.running = undefined;
     if (task) this.#taskCrashed(task, error);
     if (this.#closed || slot.retiring) return;
-    if (!slot.ready) this.#startFailures++;
-    if (this.#startFailures >= this.#options.maxStartFailures) {
-      this.#fatal = new Error(`${this.#options.name} workers failed to start ${this.#startFailures} times in a row (last: ${error.message})`);
+    if (!slot.ready) {
+      this.#startFailures++;
+      if (!(error instanceof WorkerExitError && error.killed)) this.#startCrashes++;
+    }
+    if (this.#startCrashes >= this.#options.maxStartFailures) {
+      this.#fatal = new Error(`${this.#options.name} workers failed to start ${this.#startCrashes} times in a row (last: ${error.message})`);
       for (const q of this.#queue.splice(0)) this.#fail(q.job, errors.workerFailed(this.#fatal.message));
       this.emit('fatal', this.#fatal);
       return;

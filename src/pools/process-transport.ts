@@ -45,7 +45,7 @@ export class ProcessTransport implements Transport<ProcessTask, ProcessResult> {
     });
     this.#exited = new Promise<void>((resolve) => {
       this.#child.on('exit', (code, signal) => {
-        const error = new WorkerExitError(`child process ${this.id} exited (${signal ?? `code ${code}`})`);
+        const error = new WorkerExitError(`child process ${this.id} exited (${signal ?? `code ${code}`})`, signal !== null);
         this.#exitError = error;
         onFail(error);
         for (const p of this.#pending.values()) p.reject(error);

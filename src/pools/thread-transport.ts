@@ -32,6 +32,7 @@ export class ThreadTransport implements Transport<ThreadTask, number> {
   #exitError: Error | undefined;
   #exitListeners: ((error: Error) => void)[] = [];
   #lastError = '';
+  #killed = false;
   #closing = false;
 
   constructor(options: ThreadTransportOptions) {
@@ -57,7 +58,7 @@ export class ThreadTransport implements Transport<ThreadTask, number> {
     });
     this.#exited = new Promise<void>((resolve) => {
       this.#worker.on('exit', (code) => {
-        const error = new WorkerExitError(`worker thread ${this.id} exited (code ${code})${this.#lastError ? `: ${this.#lastError}` : ''}`);
+        const error = new WorkerExitError(`worker thread ${this.id} exited (code ${code})${this.#lastError ? `: ${this.#lastError}` : ''}`, this.#killed);
         this.#exitError = error;
         onFail(error);
         // wake a pending waitAsync so run() sees the death
@@ -100,6 +101,7 @@ export class ThreadTransport implements Transport<ThreadTask, number> {
   }
 
   async kill(): Promise<void> {
+    this.#killed = true;
     await this.#worker.terminate();
     await this.#exited;
   }

@@ -22,8 +22,16 @@ export interface Transport<Task, Result> {
 
 /** The worker ended (crash, signal, out of memory, kill) while the pool still needed it. */
 export class WorkerExitError extends Error {
-  constructor(message: string) {
+  /**
+   * Ended from outside (a signal, or the pool's own kill) rather than by
+   * itself: a worker killed while starting says nothing about whether
+   * workers can start, so it does not count toward the pool's fatal stop.
+   */
+  readonly killed: boolean;
+
+  constructor(message: string, killed = false) {
     super(message);
     this.name = 'WorkerExitError';
+    this.killed = killed;
   }
 }
