@@ -62,6 +62,9 @@ async function loadNativeUws(): Promise<void> {
 }
 
 async function serve(config: ServerConfig): Promise<void> {
+  // a reader of stdout or stderr that went away (a closed pipe: EPIPE) must not stop the server, nor make
+  // it spin: without a listener each failed log write is an uncaught exception, whose report is another log write
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {});
   const log = createLogger(config.logLevel);
   await loadNativeUws();
   const wantedPort = await claimPort(config.host, config.port).catch((e: Error) => fail(e.message, 1));

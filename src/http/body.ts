@@ -33,8 +33,10 @@ const tooLarge = (detail: string) => errors.bodyTooLarge(detail, { param: 'body'
 
 /**
  * Must be called synchronously in the handler (it registers res.onData).
- * The buffer is charged to the in-flight budget before it is allocated (and
- * again as it grows, without content-length).
+ * Bytes are charged to the in-flight budget as they arrive, not as declared:
+ * the buffer is allocated at the declared size, but the OS backs only the
+ * pages written, so a client that declares 256 MiB and sends one byte a second
+ * holds what it sent, not the cap of everyone else.
  * Resolves with the body, a view over a fresh ArrayBuffer the caller owns
  * (it can be transferred to another thread). When it rejects before the body
  * was read, the exchange is marked to close the connection.
@@ -46,7 +48,8 @@ export function readBody(ex: Exchange, limits: BodyLimits): Promise<Uint8Array> 
     if (declared !== undefined && declared > limits.maxBytes) {
       throw errors.bodyTooLarge(`the body has ${declared} bytes; the limit is ${limits.maxBytes}`, { param: 'content-length' });
     }
-    ex.charge(initialSize(declared, limits), 'the request body', tooLarge);
+    // a body alone over the cap is refused before a byte is read; the rest is charged as it arrives
+    if (declared !== undefined) ex.checkFits(declared, 'the request body', tooLarge);
   } catch (e) {
     ex.closeConnection = true;
     return Promise.reject(e);
@@ -54,6 +57,7 @@ export function readBody(ex: Exchange, limits: BodyLimits): Promise<Uint8Array> 
   return new Promise<Uint8Array>((resolve, reject) => {
     let buffer = new Uint8Array(initialSize(declared, limits));
     let received = 0;
+    let charged = 0;
     let done = false;
     const fail = (e: Error): void => {
       done = true;
@@ -72,14 +76,19 @@ export function readBody(ex: Exchange, limits: BodyLimits): Promise<Uint8Array> 
       if (received + n > buffer.byteLength) {
         // only without content-length (chunked): grow by doubling, never past the limit
         const size = Math.min(limits.maxBytes, Math.max(received + n, buffer.byteLength * 2));
-        try {
-          ex.charge(size, 'the request body', tooLarge); // the old buffer is held until the copy is done
-        } catch (e) {
-          return fail(e as Error);
-        }
         const grown = new Uint8Array(size);
         grown.set(buffer.subarray(0, received));
         buffer = grown;
+      }
+      // charged in whole KiB as they arrive (the budget counts KiB): a drip of single bytes is not over-counted
+      const due = Math.ceil((received + n) / 1024) * 1024 - charged;
+      if (due > 0) {
+        try {
+          ex.charge(due, 'the request body', tooLarge);
+        } catch (e) {
+          return fail(e as Error);
+        }
+        charged += due;
       }
       buffer.set(new Uint8Array(chunk), received);
       received += n;

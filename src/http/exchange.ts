@@ -94,6 +94,11 @@ export class Exchange {
     this.#reservation.add(bytes, what, tooLarge);
   }
 
+  /** Throws `tooLarge` (413) if `bytes` more could never fit under the cap; reserves nothing. */
+  checkFits(bytes: number, what: string, tooLarge: (detail: string) => WasmatrixError): void {
+    this.#reservation.checkFits(bytes, what, tooLarge);
+  }
+
   settle(status: number): void {
     if (this.settled) return;
     this.settled = true;

@@ -67,10 +67,8 @@ export class Reservation {
    */
   add(bytes: number, what: string, tooLarge: (detail: string) => WasmatrixError): void {
     if (bytes <= 0) return;
+    this.checkFits(bytes, what, tooLarge);
     const limit = this.#budget.limitBytes;
-    if (this.bytes + bytes > limit) {
-      throw tooLarge(`${what} needs about ${mib(this.bytes + bytes)} of memory; the cap of all in-flight requests is ${mib(limit)} (--max-inflight-bytes)`);
-    }
     const units = this.#budget.tryReserve(bytes);
     if (units < 0) {
       throw errors.memoryExhausted(
@@ -79,6 +77,14 @@ export class Reservation {
       );
     }
     this.#units += units;
+  }
+
+  /** Throws `tooLarge` if this request with `bytes` more could never fit, whatever else is in flight. */
+  checkFits(bytes: number, what: string, tooLarge: (detail: string) => WasmatrixError): void {
+    const limit = this.#budget.limitBytes;
+    if (this.bytes + bytes > limit) {
+      throw tooLarge(`${what} needs about ${mib(this.bytes + bytes)} of memory; the cap of all in-flight requests is ${mib(limit)} (--max-inflight-bytes)`);
+    }
   }
 
   releaseAll(): void {

@@ -48,9 +48,10 @@ async function run(ctx: MatrixRouteContext, ex: Exchange, mode: Mode, job: Omit<
 
 /**
  * Charges the memory a job will hold to the in-flight budget, in matrices of
- * rows x cols: A, B and the output in the arena (3), plus the result copied
- * out (1) for POST, plus the parsed A and B (2) for JSON. Request bodies are
- * charged by readBody.
+ * rows x cols: a random job generates A and B on the fly and holds only its
+ * output (1); caller matrices hold A, B and the output in the arena plus the
+ * result copied out (4), and for JSON also the parsed A and B (6). Request
+ * bodies are charged by readBody as they arrive.
  */
 function chargeJob(ex: Exchange, rows: number, cols: number, dtype: Dtype, matrices: number): void {
   ex.charge(matrices * rows * cols * ELEMENT_BYTES[dtype], `a ${rows}x${cols} ${dtype} job`, (detail) => errors.shapeTooLarge(detail, { param: 'n' }));
@@ -59,7 +60,7 @@ function chargeJob(ex: Exchange, rows: number, cols: number, dtype: Dtype, matri
 /** GET /threading, /multiprocessing (fixed mode) and /add (?mode=). */
 export async function randomJob(ctx: MatrixRouteContext, ex: Exchange, fixedMode: Mode | undefined): Promise<void> {
   const p = parseRandomJob(ex.query, ctx.limits, fixedMode);
-  chargeJob(ex, p.rows, p.cols, p.dtype, 3);
+  chargeJob(ex, p.rows, p.cols, p.dtype, 1);
   const r = await run(ctx, ex, p.mode, {
     op: 'add',
     dtype: p.dtype,
