@@ -191,8 +191,8 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 test('clients that disconnect while queued have their jobs dropped, and the next request is served at once', async () => {
   // one thread worker, held by one job of about a second (512 MB of TS kernel; --max-n lets it be that big)
-  // a budget far above the default 2 GiB: 21 jobs of these sizes are charged 4.5 GiB, and the
-  // point here is that they queue (--max-inflight-bytes has its own tests)
+  // a budget far above the default 2 GiB: 21 jobs of these sizes are charged 3 GiB (their outputs), and
+  // the point here is that they queue (--max-inflight-bytes has its own tests)
   const server = await startServer(['--threads', '1', '--max-n', '8192', '--timeout', '60', '--max-inflight-bytes', String(64 * 2 ** 30)]);
   const victims: RawConnection[] = [];
   try {
@@ -217,8 +217,8 @@ test('clients that disconnect while queued have their jobs dropped, and the next
     assert.is(await metric(url, 'wasmatrix_pool_busy_workers', threads), 1);
     assert.not.ok(occupierDone, 'the queue emptied while the occupier still held the only worker');
     await until('20 answers recorded as 499', async () => (await metric(url, 'wasmatrix_http_requests_total', { route: '/add', mode: 'threads', status: '499' })) === 20);
-    // and their memory reservations were given back: only the occupier's 3 x 512 MiB remain
-    assert.is(await metric(url, 'wasmatrix_inflight_bytes'), 3 * 8192 * 8192 * 8);
+    // and their memory reservations were given back: only the occupier's output (512 MiB) remains
+    assert.is(await metric(url, 'wasmatrix_inflight_bytes'), 8192 * 8192 * 8);
 
     const first = await occupier;
     assert.is(first.status, 200);
@@ -394,7 +394,7 @@ test('an answer computed for longer than the 10 s idle timeout still arrives, wi
   // jobs queue in a one-process pool: the process pool keeps no memory per waiting job, unlike the
   // thread pool, whose shared memory (4 GiB) holds at most ~30 waiting n = 4096 float64 jobs (~4 s)
   // and --max-inflight-bytes far above its 2 GiB default, which charges each of these random jobs
-  // 384 MiB (3 matrices) and so admits only 5 at a time
+  // 128 MiB (its output) and so admits only 16 at a time
   const server = await startServer(['--threads', '1', '--processes', '1', '--timeout', '120', '--max-inflight-bytes', String(64 * 2 ** 30)]);
   const conns: RawConnection[] = [];
   try {

@@ -4,6 +4,7 @@
 // against the bytes actually received while they stream in. uWS neuters each
 // chunk when onData returns, so every chunk is copied into the buffer at once.
 
+import type { HttpRequest } from 'uWebSockets.js';
 import { errors } from '../errors.js';
 import type { Exchange } from './exchange.js';
 
@@ -17,6 +18,20 @@ export interface BodyLimits {
 }
 
 const UNKNOWN_LENGTH_START = 64 * 1024;
+
+/**
+ * The content-length header, refusing a request that carries it twice with
+ * different values (RFC 9112 6.3: a proxy reading the other one could be made
+ * to see a different request boundary). uWS reads the first one.
+ */
+export function contentLengthHeader(req: HttpRequest): string {
+  const values: string[] = [];
+  req.forEach((name, value) => {
+    if (name === 'content-length') values.push(value); // no throw inside a native callback
+  });
+  if (values.some((v) => v !== values[0])) throw errors.badParameter('the request has two different content-length headers', { param: 'content-length' });
+  return values[0] ?? '';
+}
 
 /** Parses content-length; undefined when absent. Throws 400 when it is not a number. */
 export function declaredLength(header: string): number | undefined {

@@ -54,7 +54,7 @@ async function run(ctx: MatrixRouteContext, ex: Exchange, mode: Mode, job: Omit<
  * bodies are charged by readBody as they arrive.
  */
 function chargeJob(ex: Exchange, rows: number, cols: number, dtype: Dtype, matrices: number): void {
-  ex.charge(matrices * rows * cols * ELEMENT_BYTES[dtype], `a ${rows}x${cols} ${dtype} job`, (detail) => errors.shapeTooLarge(detail, { param: 'n' }));
+  ex.charge(matrices * rows * cols * ELEMENT_BYTES[dtype], `a ${rows}x${cols} ${dtype} job`, (detail) => errors.shapeTooLarge(detail));
 }
 
 /** GET /threading, /multiprocessing (fixed mode) and /add (?mode=). */

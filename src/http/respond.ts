@@ -28,9 +28,14 @@ export type Headers = Record<string, string>;
 export const JSON_TYPE = 'application/json';
 const PROBLEM_TYPE = 'application/problem+json';
 
-/** Sends a whole body in one write. */
+/**
+ * Sends a whole body in one write. A HEAD request gets the status and headers
+ * with no content (Content-Length: 0: this uWS build cannot end a response
+ * without a body and still report the GET length).
+ */
 export function send(ex: Exchange, status: number, contentType: string, body: string | Uint8Array, headers?: Headers): void {
   if (!ex.writable) return;
+  if (ex.method === 'HEAD') body = '';
   ex.res.cork(() => {
     ex.res.writeStatus(statusLine(status)).writeHeader('content-type', contentType);
     if (headers) for (const name in headers) ex.res.writeHeader(name, headers[name]!);

@@ -7,6 +7,7 @@ import uWS, { type HttpRequest, type HttpResponse, type TemplatedApp, type us_li
 import { errors } from '../errors.js';
 import type { HttpMetrics } from '../metrics/metrics.js';
 import type { AccessLog } from './access-log.js';
+import { contentLengthHeader } from './body.js';
 import { Exchange, type ExchangeHooks } from './exchange.js';
 import type { InflightBudget } from './inflight-budget.js';
 import type { JobRunner } from './job-runner.js';
@@ -35,11 +36,11 @@ type Handler = (ex: Exchange, req: HttpRequest) => void | Promise<void>;
 
 /** The routes and the methods each answers, for 405 and Allow. */
 const ROUTES: Record<string, string[]> = {
-  '/': ['GET'],
+  '/': ['GET', 'HEAD'],
   '/threading': ['GET'],
   '/multiprocessing': ['GET'],
   '/add': ['GET', 'POST'],
-  '/healthz': ['GET'],
+  '/healthz': ['GET', 'HEAD'],
   '/metrics': ['GET'],
 };
 
@@ -82,9 +83,15 @@ export class HttpServer implements ExchangeHooks {
       .get('/threading', this.#handle('/threading', (ex) => randomJob(m, ex, 'threads')))
       .get('/multiprocessing', this.#handle('/multiprocessing', (ex) => randomJob(m, ex, 'processes')))
       .get('/add', this.#handle('/add', (ex) => randomJob(m, ex, undefined)))
-      .post('/add', this.#handle('/add', (ex, req) => postAdd(m, ex, req.getHeader('content-type'), req.getHeader('content-length'))))
+      .post('/add', this.#handle('/add', (ex, req) => {
+        ex.closeConnection = true; // until the body is read
+        return postAdd(m, ex, req.getHeader('content-type'), contentLengthHeader(req));
+      }))
       .get('/healthz', this.#handle('/healthz', (ex) => this.#health(ex)))
-      .get('/metrics', this.#handle('/metrics', (ex) => this.#metrics(ex)));
+      .get('/metrics', this.#handle('/metrics', (ex) => this.#metrics(ex)))
+      // HEAD where it is cheap (health checks use it): the GET answer without its content
+      .head('/', this.#handle('/', (ex) => send(ex, 200, 'text/plain; charset=utf-8', '')))
+      .head('/healthz', this.#handle('/healthz', (ex) => this.#health(ex)));
     for (const [path, allow] of Object.entries(ROUTES)) {
       app.any(path, this.#handle(path, (ex) => {
         ex.closeConnection = true; // a body, if any, is not read
