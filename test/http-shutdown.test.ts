@@ -5,6 +5,7 @@ import { connect } from 'node:net';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startServer } from './fixtures/http-server.ts';
+import { alive, childPids } from './fixtures/server-inspect.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** A slow job (about 0.3 s): the TS kernel in a one-process pool, so jobs queue behind each other. */
@@ -48,6 +49,8 @@ for (const [signal, workers] of [['SIGTERM', '1'], ['SIGINT', '1'], ['SIGTERM', 
       assert.match(await conn.get('/healthz'), /^HTTP\/1\.1 200 /);
       const inFlight = [1, 2, 3, 4].map((seed) => fetch(server.url + slowJob(seed)).then(async (r) => ({ status: r.status, body: (await r.json()) as { checksum?: string } })));
       await sleep(300);
+      const children = childPids(server.pid);
+      assert.is(children.length, 1, 'one kernel process');
       const sent = Date.now();
       process.kill(server.pid, signal);
       await sleep(100);
@@ -78,6 +81,8 @@ for (const [signal, workers] of [['SIGTERM', '1'], ['SIGINT', '1'], ['SIGTERM', 
       assert.is(code, 0);
       assert.ok(Date.now() - sent < 10000);
       assert.match(server.output().stderr, new RegExp(`${signal}: draining`));
+      await sleep(200);
+      assert.equal(children.filter(alive), [], 'no kernel process outlives the server');
     } finally {
       conn.close();
       await server.stop('SIGKILL');
@@ -97,6 +102,43 @@ test('--graceful-timeout bounds the drain: requests still running past it are dr
     assert.ok(Date.now() - t0 < 1000, 'the drain did not wait for the queued jobs');
     assert.match(server.output().stderr, /graceful timeout/);
     assert.ok((await Promise.all(answers)).includes('dropped'));
+  } finally {
+    await server.stop('SIGKILL');
+  }
+});
+
+test('a second signal during the drain forces the exit at once (code 1), and no kernel process outlives it', async () => {
+  const server = await startServer(['--processes', '2']);
+  try {
+    const answers = [1, 2, 3, 4].map((seed) => fetch(server.url + slowJob(seed)).then((r) => r.status, () => 'dropped'));
+    await sleep(300);
+    const children = childPids(server.pid);
+    assert.is(children.length, 2);
+    process.kill(server.pid, 'SIGTERM');
+    await sleep(100);
+    const t0 = Date.now();
+    process.kill(server.pid, 'SIGTERM');
+    const { code } = await server.exited;
+    assert.is(code, 1);
+    assert.ok(Date.now() - t0 < 1000, 'the second signal did not wait for the drain');
+    assert.match(server.output().stderr, /SIGTERM again: exiting now/);
+    await Promise.all(answers);
+    await sleep(300);
+    assert.equal(children.filter(alive), [], 'the kernel processes left with it');
+  } finally {
+    await server.stop('SIGKILL');
+  }
+});
+
+test('a server killed with SIGKILL leaves no kernel process behind (they exit when the IPC channel closes)', async () => {
+  const server = await startServer(['--processes', '2']);
+  try {
+    const children = childPids(server.pid);
+    assert.is(children.length, 2);
+    process.kill(server.pid, 'SIGKILL');
+    await server.exited;
+    for (let i = 0; i < 50 && children.some(alive); i++) await sleep(20);
+    assert.equal(children.filter(alive), []);
   } finally {
     await server.stop('SIGKILL');
   }
