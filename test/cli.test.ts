@@ -55,6 +55,25 @@ test('flags win over environment variables, which win over defaults', () => {
   assert.throws(() => parseCommandLine([], { WASMATRIX_MAX_N: 'lots' }), (e: unknown) => e instanceof UsageError && /WASMATRIX_MAX_N/.test((e as Error).message));
 });
 
+test('fault-tolerance options: recycling, the in-flight memory cap, and the --chaos switch', () => {
+  const serve = (argv: string[], env: Record<string, string> = {}) => {
+    const c = parseCommandLine(argv, env);
+    if (c.kind !== 'serve') throw new Error('not a serve command');
+    return c.config;
+  };
+  const defaults = serve([]);
+  assert.equal([defaults.maxRequests, defaults.maxRequestsJitter, defaults.maxInflightBytes, defaults.chaos], [0, 0, 2 ** 31, false]);
+  const flags = serve(['--max-requests', '500', '--max-requests-jitter', '50', '--max-inflight-bytes', '1048576', '--chaos']);
+  assert.equal([flags.maxRequests, flags.maxRequestsJitter, flags.maxInflightBytes, flags.chaos], [500, 50, 2 ** 20, true]);
+  assert.is(serve([], { WASMATRIX_CHAOS: '1' }).chaos, true);
+  assert.is(serve([], { WASMATRIX_CHAOS: 'off' }).chaos, false);
+  assert.is(serve([], { WASMATRIX_MAX_REQUESTS: '7' }).maxRequests, 7);
+  const usage = (re: RegExp) => (e: unknown) => e instanceof UsageError && re.test((e as Error).message);
+  assert.throws(() => serve([], { WASMATRIX_CHAOS: 'maybe' }), usage(/WASMATRIX_CHAOS must be 1 or 0/));
+  assert.throws(() => serve(['--max-inflight-bytes', '1000']), usage(/--max-inflight-bytes must be an integer >= 1048576/));
+  assert.throws(() => serve(['--chaos=yes']), usage(/chaos/));
+});
+
 test('-b accepts :PORT and HOST alone', () => {
   const a = parseCommandLine(['-b', ':8123'], {});
   const b = parseCommandLine(['-b', 'localhost'], {});
