@@ -47,7 +47,8 @@ function initialSize(declared: number | undefined, limits: BodyLimits): number {
 const tooLarge = (detail: string) => errors.bodyTooLarge(detail, { param: 'body' });
 
 /**
- * Must be called synchronously in the handler (it registers res.onData).
+ * Must be called synchronously in the handler (the exchange registered
+ * res.onData there and hands the chunks on).
  * Bytes are charged to the in-flight budget as they arrive, not as declared:
  * the buffer is allocated at the declared size, but the OS backs only the
  * pages written, so a client that declares 256 MiB and sends one byte a second
@@ -82,7 +83,7 @@ export function readBody(ex: Exchange, limits: BodyLimits): Promise<Uint8Array> 
     ex.onAbort(() => {
       if (!done) fail(errors.cancelled('the client went away while sending the body'));
     });
-    ex.res.onData((chunk, isLast) => {
+    ex.onBody((chunk, isLast) => {
       if (done) return;
       const n = chunk.byteLength;
       if (received + n > limits.maxBytes) {

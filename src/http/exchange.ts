@@ -8,6 +8,25 @@ import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 import { errors, type WasmatrixError } from '../errors.js';
 import { Reservation, type InflightBudget } from './inflight-budget.js';
 
+/**
+ * Lingering close (like nginx's lingering_close): an answer sent with close
+ * while the request body is still arriving makes the kernel answer the
+ * bytes that arrive after the close with a reset, which can discard the answer
+ * before the client reads it. So the rest of the body is read and discarded
+ * first, and the answer is written (and the connection closed) once the body
+ * ended, or no byte arrived for LINGER_QUIET_MS (a client that waits for the
+ * answer before sending), or LINGER_MS passed, or LINGER_BYTES were discarded
+ * (a client that never stops sending is then cut off; it may see a reset).
+ * In this uWS build the answer cannot come first: once a response has ended,
+ * res is invalid and nothing can close its connection (there is no socket
+ * handle), so a client that kept sending could never be cut off.
+ */
+export const LINGER_MS = 2000;
+export const LINGER_QUIET_MS = 200;
+export const LINGER_BYTES = 64 * 1024 * 1024;
+
+type BodyListener = (chunk: ArrayBuffer, isLast: boolean) => void;
+
 export interface ExchangeHooks {
   /** Called exactly once: after the last byte was handed to uWS, or when the client aborted. */
   finished(exchange: Exchange): void;
@@ -44,6 +63,12 @@ export class Exchange {
   #controller: AbortController | undefined;
   #onAbort: (() => void) | undefined;
   readonly #reservation: Reservation;
+  /** A declared body (content-length or transfer-encoding) whose last chunk has not arrived. */
+  #bodyPending = false;
+  #receiving = false;
+  #bodyListener: BodyListener | undefined;
+  #lingerTimers: NodeJS.Timeout[] = [];
+  #lingering = false;
 
   constructor(res: HttpResponse, req: HttpRequest, route: string, hooks: ExchangeHooks, wantClient: boolean) {
     this.res = res;
@@ -55,8 +80,13 @@ export class Exchange {
     this.#hooks = hooks;
     this.#reservation = new Reservation(hooks.budget);
     if (wantClient) this.client = Buffer.from(res.getRemoteAddressAsText()).toString();
+    const length = req.getHeader('content-length');
+    const chunked = req.getHeader('transfer-encoding') !== '';
+    // registered at once for every request that declares a body: chunks that arrive with no handler are lost, and with them isLast
+    if (length !== '' || chunked) this.#receive(length !== '0' || chunked);
     res.onAborted(() => {
       this.aborted = true;
+      for (const t of this.#lingerTimers) clearTimeout(t);
       this.#controller?.abort();
       this.#onAbort?.();
       this.settle(499);
@@ -74,6 +104,25 @@ export class Exchange {
     this.#onAbort = listener;
   }
 
+  /**
+   * Receives the request body (one listener; a later one replaces it). The
+   * chunk is neutered when the listener returns: copy it.
+   */
+  onBody(listener: BodyListener): void {
+    this.#bodyListener = listener;
+    if (!this.#receiving) this.#receive(false); // no body declared: uWS still ends it with an empty last chunk
+  }
+
+  /** Registers res.onData (once: it must be in the synchronous handler). */
+  #receive(pending: boolean): void {
+    this.#receiving = true;
+    this.#bodyPending = pending;
+    this.res.onData((chunk, isLast) => {
+      if (isLast) this.#bodyPending = false;
+      this.#bodyListener?.(chunk, isLast);
+    });
+  }
+
   /** Whether the answer must close the connection (an unread body, or the server is draining). */
   get shouldClose(): boolean {
     return this.closeConnection || this.#hooks.draining;
@@ -81,7 +130,34 @@ export class Exchange {
 
   /** True while writing to res is still allowed. */
   get writable(): boolean {
-    return !this.settled;
+    return !this.settled && !this.#lingering;
+  }
+
+  /**
+   * Writes `answer` (it must end the response with close) after a lingering
+   * read of the unread request body (see LINGER_MS); at once when no body is
+   * pending. Then settles with `status`. Nothing is written if the client goes
+   * away meanwhile.
+   */
+  answerAfterBody(status: number, answer: () => void): void {
+    const finish = (): void => {
+      for (const t of this.#lingerTimers) clearTimeout(t);
+      this.#bodyListener = undefined;
+      if (this.settled) return; // the client went away while we lingered
+      this.res.cork(answer);
+      this.settle(status);
+    };
+    if (!this.#bodyPending) return finish();
+    this.#lingering = true;
+    this.#reservation.releaseAll(); // nothing of the body is kept from now on
+    const quiet = setTimeout(finish, LINGER_QUIET_MS);
+    this.#lingerTimers = [quiet, setTimeout(finish, LINGER_MS)];
+    let discarded = 0;
+    this.#bodyListener = (chunk, isLast) => {
+      discarded += chunk.byteLength;
+      if (isLast || discarded > LINGER_BYTES) finish();
+      else quiet.refresh();
+    };
   }
 
   /**

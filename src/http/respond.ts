@@ -29,19 +29,24 @@ export const JSON_TYPE = 'application/json';
 const PROBLEM_TYPE = 'application/problem+json';
 
 /**
- * Sends a whole body in one write. A HEAD request gets the status and headers
+ * Sends a whole body in one write; an answer that closes the connection while
+ * the request body is still arriving is held until that body was discarded
+ * (a lingering close, bounded: see Exchange.answerAfterBody). A HEAD request gets the status and headers
  * with no content (Content-Length: 0: this uWS build cannot end a response
  * without a body and still report the GET length).
  */
 export function send(ex: Exchange, status: number, contentType: string, body: string | Uint8Array, headers?: Headers): void {
   if (!ex.writable) return;
   if (ex.method === 'HEAD') body = '';
-  ex.res.cork(() => {
+  const answer = (): void => {
     ex.res.writeStatus(statusLine(status)).writeHeader('content-type', contentType);
     if (headers) for (const name in headers) ex.res.writeHeader(name, headers[name]!);
     ex.res.end(body, ex.shouldClose);
-  });
+  };
   ex.bytes = typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
+  // an early answer (the body unread) waits for the body to end: see LINGER_MS in exchange.ts
+  if (ex.closeConnection) return ex.answerAfterBody(status, answer);
+  ex.res.cork(answer);
   ex.settle(status);
 }
 
