@@ -9,6 +9,7 @@ import type { JobResult, JobSpec, KernelKind, Mode } from '../src/engines/job.js
 import { isWasmatrixError } from '../src/errors.js';
 import { ARRAY_OF, DTYPES, OPS, type Dtype, type MatrixArray } from '../src/kernels/dtype.js';
 import { xorshift } from './fixtures/kernel-sets.js';
+import { alive } from './fixtures/server-inspect.ts';
 
 const POOL = 4; // so 1, 2, 3 and 4 workers can be asked for
 let engines: Engines;
@@ -176,15 +177,6 @@ test('a job larger than the shared memory so far grows it, and the worker thread
   }
   assert.ok(engines.arena.byteLength > before || before > 16 << 20, `memory grew from ${before} to ${engines.arena.byteLength}`);
 });
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code !== 'ESRCH';
-  }
-}
 
 test('after close no worker thread or child process is left, and new jobs fail with POOL_CLOSED', async () => {
   const pids = engines.processes.pool.workerIds();

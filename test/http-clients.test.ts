@@ -16,6 +16,7 @@ import { connect, type Socket } from 'node:net';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startServer } from './fixtures/http-server.ts';
+import { scrapeMetric as metric } from './fixtures/server-inspect.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -138,19 +139,6 @@ function drip(conns: RawConnection[]): { stop(): void; readonly sent: number } {
       return sent;
     },
   };
-}
-
-/** Sums the samples of a metric whose labels include `labels`. */
-async function metric(url: string, name: string, labels: Record<string, string> = {}): Promise<number> {
-  const text = await (await fetch(url + '/metrics')).text();
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    const m = /^([a-z_:]+)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!m || m[1] !== name) continue;
-    const have = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((l) => [l[1], l[2]]));
-    if (Object.entries(labels).every(([k, v]) => have[k] === v)) sum += Number(m[3]);
-  }
-  return sum;
 }
 
 /** Polls until `check` is true; fails with `what` after `ms`. */

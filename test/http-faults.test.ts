@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ROOT, startServer } from './fixtures/http-server.ts';
-import { childPids, metricValue } from './fixtures/server-inspect.ts';
+import { childPids, metricSum, scrapeMetric } from './fixtures/server-inspect.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -50,8 +50,8 @@ test('--max-requests recycles kernel workers under load without failing a reques
     }
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
     // 20 jobs of 2 bands per pool, recycling every 5 to 8 tasks per worker
-    assert.ok(metricValue(metrics, 'wasmatrix_pool_worker_restarts', { pool: 'threads' }) >= 2, 'threads were recycled');
-    assert.ok(metricValue(metrics, 'wasmatrix_pool_worker_restarts', { pool: 'processes' }) >= 2, 'processes were recycled');
+    assert.ok(metricSum(metrics, 'wasmatrix_pool_worker_restarts', { pool: 'threads' }) >= 2, 'threads were recycled');
+    assert.ok(metricSum(metrics, 'wasmatrix_pool_worker_restarts', { pool: 'processes' }) >= 2, 'processes were recycled');
   } finally {
     await server.stop();
   }
@@ -128,7 +128,7 @@ test('--max-inflight-bytes: 413 for a request alone over the cap, 503 + Retry-Af
     let held = 0;
     for (let i = 0; i < 100 && held < sent; i++) {
       await sleep(20);
-      held = metricValue(await (await fetch(`${server.url}/metrics`)).text(), 'wasmatrix_inflight_bytes');
+      held = await scrapeMetric(server.url, 'wasmatrix_inflight_bytes');
     }
     assert.is(held, sent);
 
@@ -142,7 +142,7 @@ test('--max-inflight-bytes: 413 for a request alone over the cap, 503 + Retry-Af
     let after = -1;
     for (let i = 0; i < 50 && after !== 0; i++) {
       await sleep(20);
-      after = metricValue(await (await fetch(`${server.url}/metrics`)).text(), 'wasmatrix_inflight_bytes');
+      after = await scrapeMetric(server.url, 'wasmatrix_inflight_bytes');
     }
     assert.is(after, 0, 'an abandoned upload gives its reservation back');
     assert.is((await get(`${server.url}/threading?n=1200`)).status, 200);

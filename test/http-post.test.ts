@@ -62,7 +62,7 @@ test('JSON: dtype defaults to float64 when any element is not an int32', async (
 
 test('JSON: every dtype, shape and mode equals the reference element by element, with one checksum per input', async () => {
   for (const dtype of ['int32', 'float32', 'float64'] as Dtype[]) {
-    for (const [rows, cols] of [[1, 1], [3, 5], [17, 17], [64, 63]]) {
+    for (const [rows, cols] of [[1, 1], [3, 5], [17, 17], [64, 63]] as const) {
       const a = values(dtype, rows * cols, 1);
       const b = values(dtype, rows * cols, 2);
       const expected = rowsOf(reference(dtype, a, b), cols);

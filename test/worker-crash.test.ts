@@ -3,10 +3,10 @@
 // stopped; closing leaves no process behind.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, readFileSync } from 'node:fs';
 import { createEngines, type Engines } from '../src/engines/index.js';
 import type { JobSpec } from '../src/engines/job.js';
 import { isWasmatrixError } from '../src/errors.js';
+import { alive } from './fixtures/server-inspect.ts';
 
 let engines: Engines;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -73,7 +73,7 @@ test('processes: a child killed from outside with SIGKILL is replaced and its ba
   process.kill(victim, 'SIGKILL');
   assert.is((await job).checksum, expected);
   await sleep(200);
-  assert.not.ok(existsSync(`/proc/${victim}/status`) && !isZombie(victim), 'the killed child is gone');
+  assert.not.ok(alive(victim), 'the killed child is gone');
 });
 
 test('closing the engines leaves no child process behind', async () => {
@@ -81,15 +81,7 @@ test('closing the engines leaves no child process behind', async () => {
   const pids = local.processes.pool.workerIds();
   assert.is(pids.length, 2);
   await local.close();
-  for (const pid of pids) assert.not.ok(existsSync(`/proc/${pid}`) && !isZombie(pid), `child ${pid} still alive`);
+  for (const pid of pids) assert.not.ok(alive(pid), `child ${pid} still alive`);
 });
-
-function isZombie(pid: number): boolean {
-  try {
-    return /State:\s+Z/.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  } catch {
-    return true;
-  }
-}
 
 test.run();
