@@ -110,12 +110,13 @@ test('--graceful-timeout bounds the drain: requests still running past it are dr
 test('a second signal during the drain forces the exit at once (code 1), and no kernel process outlives it', async () => {
   const server = await startServer(['--processes', '2']);
   try {
-    const answers = [1, 2, 3, 4].map((seed) => fetch(server.url + slowJob(seed)).then((r) => r.status, () => 'dropped'));
+    // 8 jobs on 2 processes: on a quiet machine a slow job takes about 0.12 s, and 4 were all done before the second signal
+    const answers = [1, 2, 3, 4, 5, 6, 7, 8].map((seed) => fetch(server.url + slowJob(seed)).then((r) => r.status, () => 'dropped'));
     await sleep(300);
     const children = childPids(server.pid);
     assert.is(children.length, 2);
     process.kill(server.pid, 'SIGTERM');
-    await sleep(100);
+    for (let i = 0; i < 100 && !/SIGTERM: draining/.test(server.output().stderr); i++) await sleep(10);
     const t0 = Date.now();
     process.kill(server.pid, 'SIGTERM');
     const { code } = await server.exited;
