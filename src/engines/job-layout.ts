@@ -31,6 +31,20 @@ export function validateJob(job: JobSpec, maxWorkers: number): number {
   return Math.min(workers, rows);
 }
 
+/**
+ * How many bands of rows a pool job runs as. An explicit `workers` is
+ * honoured. Otherwise the job takes the workers free at dispatch time: all of
+ * them on an idle pool (one job alone finishes soonest split), fewer under
+ * load, and one band when every worker is busy or jobs are waiting. Then the
+ * other workers are, or soon will be, running other jobs: more bands would not
+ * finish this one sooner, and each band costs a hand-off (tens of us) on the
+ * main thread and in a worker. The checksum and sample do not depend on it.
+ */
+export function chooseBands(job: JobSpec, maxWorkers: number, freeWorkers: number): number {
+  const limit = validateJob(job, maxWorkers);
+  return job.workers !== undefined ? limit : Math.min(limit, Math.max(1, freeWorkers));
+}
+
 /** Splits `rows` rows into `parts` contiguous bands of nearly equal size. */
 export function splitRows(rows: number, parts: number): { firstRow: number; rows: number }[] {
   const base = Math.floor(rows / parts);

@@ -27,7 +27,7 @@ export interface JobSpec {
   output: 'full' | 'summary';
   /** Default 'wasm'. The 'ts' and 'wasm' modes imply their own kernel and ignore this. */
   kernel?: KernelKind;
-  /** Workers to split the job over, 1..engine.maxWorkers. Default: all for pools, auto decides for auto. */
+  /** Workers to split the job over, 1..engine.maxWorkers. Default: for pools, the workers free at dispatch (all when idle, 1 when busy); auto decides for auto. */
   workers?: number;
   /** Aborting cancels the job if it has not started (a disconnected client). */
   signal?: AbortSignal;

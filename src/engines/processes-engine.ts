@@ -8,7 +8,7 @@ import { Pool } from '../pools/pool.js';
 import type { ProcessResult, ProcessTask } from '../pools/process-protocol.js';
 import { ProcessTransport } from '../pools/process-transport.js';
 import { SAMPLE_LENGTH, type Engine, type EngineStats, type JobResult, type JobSpec } from './job.js';
-import { checkStillWanted, combineChecksums, splitRows, validateJob } from './job-layout.js';
+import { checkStillWanted, chooseBands, combineChecksums, splitRows } from './job-layout.js';
 import type { PoolSettings } from './pool-settings.js';
 
 export class ProcessesEngine implements Engine {
@@ -35,7 +35,7 @@ export class ProcessesEngine implements Engine {
   }
 
   async run(job: JobSpec): Promise<JobResult> {
-    const workers = validateJob(job, this.maxWorkers);
+    const workers = chooseBands(job, this.maxWorkers, this.pool.freeWorkers());
     checkStillWanted(job);
     const kernel = job.kernel ?? 'wasm';
     const { cols, dtype, source } = job;

@@ -7,7 +7,7 @@ import type { Arena } from '../memory/arena.js';
 import { Pool } from '../pools/pool.js';
 import { ThreadTransport, type ThreadTask } from '../pools/thread-transport.js';
 import type { Engine, EngineStats, JobResult, JobSpec } from './job.js';
-import { checkStillWanted, combineChecksums, placeJob, validateJob } from './job-layout.js';
+import { checkStillWanted, chooseBands, combineChecksums, placeJob } from './job-layout.js';
 import type { PoolSettings } from './pool-settings.js';
 
 export class ThreadsEngine implements Engine {
@@ -36,7 +36,7 @@ export class ThreadsEngine implements Engine {
   }
 
   async run(job: JobSpec): Promise<JobResult> {
-    const workers = validateJob(job, this.maxWorkers);
+    const workers = chooseBands(job, this.maxWorkers, this.pool.freeWorkers());
     checkStillWanted(job);
     const kernel = job.kernel ?? 'wasm';
     const placed = placeJob(this.#arena, job);

@@ -109,6 +109,17 @@ export class Pool<Task, Result> extends EventEmitter {
     return { size: this.#options.size, busy, queued: this.#waitingJobs, restarts: this.#restarts };
   }
 
+  /**
+   * Workers that would take a task at once: ready, idle and not retiring; 0
+   * while tasks wait in the queue (they are first in line for any worker).
+   */
+  freeWorkers(): number {
+    if (this.#queue.length > 0) return 0;
+    let free = 0;
+    for (const s of this.#slots) if (s.ready && !s.running && !s.retiring) free++;
+    return free;
+  }
+
   /** Worker ids (thread ids or pids), for chaos tests and leak checks. */
   workerIds(): number[] {
     return [...this.#slots].map((s) => s.transport.id);
