@@ -110,8 +110,9 @@ test('--graceful-timeout bounds the drain: requests still running past it are dr
 test('a second signal during the drain forces the exit at once (code 1), and no kernel process outlives it', async () => {
   const server = await startServer(['--processes', '2']);
   try {
-    // 8 jobs on 2 processes: on a quiet machine a slow job takes about 0.12 s, and 4 were all done before the second signal
-    const answers = [1, 2, 3, 4, 5, 6, 7, 8].map((seed) => fetch(server.url + slowJob(seed)).then((r) => r.status, () => 'dropped'));
+    // 16 jobs on 2 processes (about 1 s of work on a quiet machine, a slow job taking about 0.12 s): the drain
+    // is still running when the second signal comes
+    const answers = Array.from({ length: 16 }, (_, i) => fetch(server.url + slowJob(i + 1)).then((r) => r.status, () => 'dropped'));
     await sleep(300);
     const children = childPids(server.pid);
     assert.is(children.length, 2);
