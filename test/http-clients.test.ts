@@ -205,6 +205,9 @@ test('clients that disconnect while queued have their jobs dropped, and the next
     assert.is(await metric(url, 'wasmatrix_pool_busy_workers', threads), 1);
     assert.not.ok(occupierDone, 'the queue emptied while the occupier still held the only worker');
     await until('20 answers recorded as 499', async () => (await metric(url, 'wasmatrix_http_requests_total', { route: '/add', mode: 'threads', status: '499' })) === 20);
+    // and the pool says so itself: 20 jobs ended as cancelled, none ran
+    assert.is(await metric(url, 'wasmatrix_pool_jobs_total', { pool: 'threads', outcome: 'cancelled' }), 20);
+    assert.is(await metric(url, 'wasmatrix_pool_jobs_total', { pool: 'threads', outcome: 'ok' }), 0);
     // and their memory reservations were given back: only the occupier's output (512 MiB) remains
     assert.is(await metric(url, 'wasmatrix_inflight_bytes'), 8192 * 8192 * 8);
 

@@ -51,6 +51,7 @@ test('beyond maxQueue waiting jobs the answer is QUEUE_FULL at once (503)', asyn
   await p.close();
   for (const w of waiting) assert.equal((await w).code, 'POOL_CLOSED');
   await running;
+  assert.equal(p.stats().outcomes, { queue_full: 1, pool_closed: 3 }, 'every job is counted by how it ended');
 });
 
 test('a job whose deadline passes while queued fails with TIMEOUT and never starts', async () => {
@@ -87,6 +88,7 @@ test('an aborted signal drops a queued job (CANCELLED) and leaves running ones a
   assert.equal((await second).code, 'CANCELLED');
   assert.equal((await first).results, [2]);
   assert.equal(spawned[0]!.tasks, 1);
+  assert.equal(p.stats().outcomes, { cancelled: 1, ok: 1 });
   await p.close();
 });
 

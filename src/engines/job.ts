@@ -63,6 +63,8 @@ export interface EngineStats {
   queued: number;
   /** Workers replaced since start (crash, hang, recycling). */
   restarts: number;
+  /** Jobs ended since start, by outcome: 'ok' or an error code in lower case (pools only). */
+  outcomes: Record<string, number>;
 }
 
 export interface Engine {

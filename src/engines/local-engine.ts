@@ -54,7 +54,7 @@ export class LocalEngine implements Engine {
   }
 
   stats(): EngineStats {
-    return { size: 1, busy: 0, queued: 0, restarts: 0 };
+    return { size: 1, busy: 0, queued: 0, restarts: 0, outcomes: {} };
   }
 
   async close(): Promise<void> {}

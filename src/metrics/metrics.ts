@@ -93,6 +93,17 @@ export function registerProcessMetrics(registry: Registry, pools: Record<string,
   gauge('wasmatrix_pool_busy_workers', 'Workers running a band right now', (s) => s.busy);
   gauge('wasmatrix_pool_queue_length', 'Jobs waiting for a worker', (s) => s.queued);
   gauge('wasmatrix_pool_worker_restarts', 'Workers replaced since start (crash, hang, recycling); only grows', (s) => s.restarts);
+  new Counter({
+    name: 'wasmatrix_pool_jobs_total',
+    help: 'Jobs of a kernel pool by how they ended: ok, cancelled (the client left while it was queued), timeout, worker_failed, queue_full, pool_closed, internal',
+    labelNames: ['pool', 'outcome'] as const,
+    registers: [registry],
+    collect() {
+      // the pools count; the counter mirrors them at scrape time
+      this.reset();
+      for (const [pool, stats] of Object.entries(pools)) for (const [outcome, n] of Object.entries(stats().outcomes)) this.inc({ pool, outcome }, n);
+    },
+  });
 }
 
 /** The Prometheus text of several threads' registries, summed. */

@@ -15,7 +15,7 @@
 
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import { errors, type WasmatrixError } from '../errors.js';
+import { errors, isWasmatrixError, type WasmatrixError } from '../errors.js';
 import { WorkerExitError, type Transport } from './transport.js';
 
 export interface PoolOptions<Task, Result> {
@@ -79,6 +79,8 @@ export class Pool<Task, Result> extends EventEmitter {
   readonly #queue: QueuedTask<Task, Result>[] = [];
   #waitingJobs = 0;
   #restarts = 0;
+  /** Jobs ended, by outcome, since start. */
+  readonly #outcomes: Record<string, number> = {};
   /** Deaths before ready in a row, whatever the cause: they set the respawn back-off. */
   #startFailures = 0;
   /** Of those, the ones the worker did itself (not killed from outside): they make the pool fatal. */
@@ -103,10 +105,21 @@ export class Pool<Task, Result> extends EventEmitter {
     await Promise.all(slots.map((s) => s.transport.ready));
   }
 
-  stats(): { size: number; busy: number; queued: number; restarts: number } {
+  stats(): { size: number; busy: number; queued: number; restarts: number; outcomes: Record<string, number> } {
     let busy = 0;
     for (const s of this.#slots) if (s.running) busy++;
-    return { size: this.#options.size, busy, queued: this.#waitingJobs, restarts: this.#restarts };
+    return { size: this.#options.size, busy, queued: this.#waitingJobs, restarts: this.#restarts, outcomes: { ...this.#outcomes } };
+  }
+
+  /** Counts how a job ended: 'ok', or its error code in lower case ('cancelled', 'timeout', 'queue_full', ...). */
+  #ended(error: Error | undefined): void {
+    const outcome = error === undefined ? 'ok' : isWasmatrixError(error) ? error.code.toLowerCase() : 'error';
+    this.#outcomes[outcome] = (this.#outcomes[outcome] ?? 0) + 1;
+  }
+
+  #refuse(error: WasmatrixError): Promise<never> {
+    this.#ended(error);
+    return Promise.reject(error);
   }
 
   /**
@@ -141,11 +154,11 @@ export class Pool<Task, Result> extends EventEmitter {
 
   /** Runs the tasks of one job; resolves with their results in order. */
   run(tasks: Task[], options: JobOptions = {}): Promise<JobOutcome<Result>> {
-    if (this.#fatal) return Promise.reject(errors.workerFailed(`the ${this.#options.name} pool is down: ${this.#fatal.message}`));
-    if (this.#closed) return Promise.reject(errors.poolClosed(`the ${this.#options.name} pool is closed`));
-    if (options.signal?.aborted) return Promise.reject(errors.cancelled('the client went away before the job started'));
+    if (this.#fatal) return this.#refuse(errors.workerFailed(`the ${this.#options.name} pool is down: ${this.#fatal.message}`));
+    if (this.#closed) return this.#refuse(errors.poolClosed(`the ${this.#options.name} pool is closed`));
+    if (options.signal?.aborted) return this.#refuse(errors.cancelled('the client went away before the job started'));
     if (this.#waitingJobs >= this.#options.maxQueue) {
-      return Promise.reject(errors.queueFull(`${this.#waitingJobs} jobs are already waiting for the ${this.#options.name} pool`, { retryAfter: 1 }));
+      return this.#refuse(errors.queueFull(`${this.#waitingJobs} jobs are already waiting for the ${this.#options.name} pool`, { retryAfter: 1 }));
     }
     return new Promise<JobOutcome<Result>>((resolve, reject) => {
       const job: Job<Task, Result> = {
@@ -162,6 +175,7 @@ export class Pool<Task, Result> extends EventEmitter {
           if (job.timer) clearTimeout(job.timer);
           options.signal?.removeEventListener('abort', onAbort);
           if (!job.started) this.#waitingJobs--;
+          this.#ended(error);
           if (error) reject(error);
           else resolve({ results: job.results, seconds: (performance.now() - job.t0) / 1000 });
         },
