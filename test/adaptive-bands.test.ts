@@ -85,6 +85,24 @@ test('an explicit workers is honoured however busy the pool is', async () => {
   }
 });
 
+test('auto: a job large enough to split runs as one band in the thread pool while it is busy, split when idle', async () => {
+  const spec: JobSpec = { op: 'add', dtype: 'int32', rows: 2048, cols: 2048, source: { kind: 'random', seed: 11 }, output: 'summary' };
+  const choice = engines.auto.choose(spec);
+  assert.is(choice.engine, engines.threads, 'auto picks the thread pool for 4 M elements');
+  assert.ok(choice.workers >= 2, `auto splits it when idle (${choice.workers})`);
+  const idle = await engines.auto.run(spec);
+  assert.is(idle.workers, choice.workers);
+  const running = engines.threads.run(occupier(POOL));
+  const busy = await engines.auto.run(spec);
+  await running;
+  assert.is(busy.mode, 'threads');
+  assert.is(busy.workers, 1, 'one band while every worker is busy');
+  assertSameAnswer(idle, spec, 'auto idle');
+  assertSameAnswer(busy, spec, 'auto busy');
+  const explicit = await engines.auto.run({ ...spec, workers: 2 });
+  assert.is(explicit.workers, 2, 'an explicit workers is kept');
+});
+
 test('the pools are idle again afterwards and every job released its memory', () => {
   for (const mode of POOLS) assert.equal({ busy: engines.get(mode).stats().busy, queued: engines.get(mode).stats().queued }, { busy: 0, queued: 0 }, mode);
   assert.is(engines.arena.bytesInUse, 0);

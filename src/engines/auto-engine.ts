@@ -1,11 +1,15 @@
 // The `auto` mode: picks a mode and a worker count per job from its size,
 // dtype and kind, using the thresholds measured by bench:kernels
 // (auto-thresholds.ts). Small jobs run on the calling thread and never pay a
-// hand-off; large jobs use every core of the thread pool. The process pool is
+// hand-off; large jobs use the thread pool, split over as many workers as the
+// size pays for and as are free (one band when the pool is busy). The process pool is
 // never picked: for the same work it only adds copies (see README benchmarks).
 
 import type { Engine, EngineStats, JobResult, JobSpec } from './job.js';
 import type { Thresholds } from './auto-thresholds.js';
+
+/** The thread pool as auto sees it: an engine that can say how many workers are free now. */
+export type PoolEngine = Engine & { freeWorkers(): number };
 
 export interface AutoChoice {
   engine: Engine;
@@ -15,10 +19,10 @@ export interface AutoChoice {
 export class AutoEngine implements Engine {
   readonly mode = 'auto' as const;
   readonly #local: { wasm: Engine; ts: Engine };
-  readonly #threads: Engine;
+  readonly #threads: PoolEngine;
   readonly thresholds: Thresholds;
 
-  constructor(local: { wasm: Engine; ts: Engine }, threads: Engine, thresholds: Thresholds) {
+  constructor(local: { wasm: Engine; ts: Engine }, threads: PoolEngine, thresholds: Thresholds) {
     this.#local = local;
     this.#threads = threads;
     this.thresholds = thresholds;
@@ -46,9 +50,17 @@ export class AutoEngine implements Engine {
     return { engine: this.#threads, workers };
   }
 
+  /**
+   * Runs the job where choose() says, with the pool's adaptive split on top:
+   * a split auto picked (not one the caller asked for) is cut down to the
+   * workers free at dispatch, one band when the pool is busy, as the
+   * threads mode does for jobs without `workers` (fewer hand-offs under load).
+   */
   run(job: JobSpec): Promise<JobResult> {
     const { engine, workers } = this.choose(job);
-    return engine.run({ ...job, workers: engine.maxWorkers === 1 ? undefined : workers });
+    if (engine.maxWorkers === 1) return engine.run({ ...job, workers: undefined });
+    const adaptive = job.workers === undefined ? Math.min(workers, Math.max(1, this.#threads.freeWorkers())) : workers;
+    return engine.run({ ...job, workers: adaptive });
   }
 
   stats(): EngineStats {

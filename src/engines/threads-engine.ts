@@ -31,6 +31,11 @@ export class ThreadsEngine implements Engine {
     return this.pool.size;
   }
 
+  /** Workers that would take a task at once (see Pool.freeWorkers). */
+  freeWorkers(): number {
+    return this.pool.freeWorkers();
+  }
+
   start(): Promise<void> {
     return this.pool.start();
   }
