@@ -40,10 +40,6 @@ export function declaredLength(header: string): number | undefined {
   return Number(header);
 }
 
-function initialSize(declared: number | undefined, limits: BodyLimits): number {
-  return declared ?? Math.min(limits.maxBytes, limits.expectedBytes ?? UNKNOWN_LENGTH_START);
-}
-
 const tooLarge = (detail: string) => errors.bodyTooLarge(detail, { param: 'body' });
 
 /**
@@ -54,8 +50,8 @@ const tooLarge = (detail: string) => errors.bodyTooLarge(detail, { param: 'body'
  * pages written, so a client that declares 256 MiB and sends one byte a second
  * holds what it sent, not the cap of everyone else.
  * Resolves with the body, a view over a fresh ArrayBuffer the caller owns
- * (it can be transferred to another thread). When it rejects before the body
- * was read, the exchange is marked to close the connection.
+ * (it can be transferred to another thread). If it rejects before the body
+ * was read, the answer closes the connection (Exchange.shouldClose).
  */
 export function readBody(ex: Exchange, limits: BodyLimits): Promise<Uint8Array> {
   let declared: number | undefined;
@@ -67,17 +63,15 @@ export function readBody(ex: Exchange, limits: BodyLimits): Promise<Uint8Array> 
     // a body alone over the cap is refused before a byte is read; the rest is charged as it arrives
     if (declared !== undefined) ex.checkFits(declared, 'the request body', tooLarge);
   } catch (e) {
-    ex.closeConnection = true;
     return Promise.reject(e);
   }
   return new Promise<Uint8Array>((resolve, reject) => {
-    let buffer = new Uint8Array(initialSize(declared, limits));
+    let buffer = new Uint8Array(declared ?? Math.min(limits.maxBytes, limits.expectedBytes ?? UNKNOWN_LENGTH_START));
     let received = 0;
     let charged = 0;
     let done = false;
     const fail = (e: Error): void => {
       done = true;
-      ex.closeConnection = true;
       reject(e);
     };
     ex.onAbort(() => {

@@ -55,8 +55,6 @@ export class Exchange {
   dtype = '-';
   workers = 0;
   kernelSeconds = -1;
-  /** Close the connection after the response: set while a request body is unread. */
-  closeConnection = false;
   /** Remote address, read lazily (only the access log needs it) while res is valid. */
   client = '-';
   readonly #hooks: ExchangeHooks;
@@ -123,9 +121,14 @@ export class Exchange {
     });
   }
 
-  /** Whether the answer must close the connection (an unread body, or the server is draining). */
+  /** True while a declared request body has not fully arrived: unread bytes would be parsed as a request. */
+  get bodyUnread(): boolean {
+    return this.#bodyPending;
+  }
+
+  /** Whether the answer must close the connection (an unread body, an early answer, or the server is draining). */
   get shouldClose(): boolean {
-    return this.closeConnection || this.#hooks.draining;
+    return this.#bodyPending || this.#lingering || this.#hooks.draining;
   }
 
   /** True while writing to res is still allowed. */
@@ -134,10 +137,9 @@ export class Exchange {
   }
 
   /**
-   * Writes `answer` (it must end the response with close) after a lingering
-   * read of the unread request body (see LINGER_MS); at once when no body is
-   * pending. Then settles with `status`. Nothing is written if the client goes
-   * away meanwhile.
+   * Writes `answer` after a lingering read of the unread request body (see
+   * LINGER_MS); the answer then closes the connection (shouldClose). Then
+   * settles with `status`. Nothing is written if the client goes away meanwhile.
    */
   answerAfterBody(status: number, answer: () => void): void {
     const finish = (): void => {
@@ -147,7 +149,6 @@ export class Exchange {
       this.res.cork(answer);
       this.settle(status);
     };
-    if (!this.#bodyPending) return finish();
     this.#lingering = true;
     this.#reservation.releaseAll(); // nothing of the body is kept from now on
     const quiet = setTimeout(finish, LINGER_QUIET_MS);

@@ -94,8 +94,6 @@ function mediaType(header: string): string {
  * registers onData before returning.
  */
 export function postAdd(ctx: MatrixRouteContext, ex: Exchange, contentType: string, contentLength: string): Promise<void> {
-  // until the body is read, an answer must close the connection: unread body bytes would be parsed as a request
-  ex.closeConnection = true;
   const q = new URLSearchParams(ex.query);
   const type = mediaType(contentType);
   if (type === 'application/json') {
@@ -123,13 +121,7 @@ function wrongLength(got: number, expected: number, shape: { rows: number; cols:
   return errors.invalidMatrix(`the body has ${got} bytes; A then B as ${shape.rows}x${shape.cols} ${dtype} take ${expected}`, { param: 'body' });
 }
 
-/** The whole body was read: the connection may be kept alive again. */
-function bodyRead(ex: Exchange): void {
-  ex.closeConnection = false;
-}
-
 async function postJson(ctx: MatrixRouteContext, ex: Exchange, runParams: RunParams, bytes: Uint8Array): Promise<void> {
-  bodyRead(ex);
   const m = parseJsonMatrices(bytes, ctx.limits.maxN);
   chargeJob(ex, m.rows, m.cols, m.dtype, 6);
   const r = await run(ctx, ex, runParams.mode, {
@@ -160,7 +152,6 @@ function* chain(head: string, body: Iterable<string>, tail: string): Generator<s
 }
 
 async function postBinary(ctx: MatrixRouteContext, ex: Exchange, runParams: RunParams, rows: number, cols: number, dtype: Dtype, bytes: Uint8Array): Promise<void> {
-  bodyRead(ex);
   chargeJob(ex, rows, cols, dtype, 4);
   const count = rows * cols;
   // A and B are views of the one body buffer: no copy (little-endian, like the host)

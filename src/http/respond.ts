@@ -45,7 +45,7 @@ export function send(ex: Exchange, status: number, contentType: string, body: st
   };
   ex.bytes = typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
   // an early answer (the body unread) waits for the body to end: see LINGER_MS in exchange.ts
-  if (ex.closeConnection) return ex.answerAfterBody(status, answer);
+  if (ex.bodyUnread) return ex.answerAfterBody(status, answer);
   ex.res.cork(answer);
   ex.settle(status);
 }

@@ -83,10 +83,7 @@ export class HttpServer implements ExchangeHooks {
       .get('/threading', this.#handle('/threading', (ex) => randomJob(m, ex, 'threads')))
       .get('/multiprocessing', this.#handle('/multiprocessing', (ex) => randomJob(m, ex, 'processes')))
       .get('/add', this.#handle('/add', (ex) => randomJob(m, ex, undefined)))
-      .post('/add', this.#handle('/add', (ex, req) => {
-        ex.closeConnection = true; // until the body is read
-        return postAdd(m, ex, req.getHeader('content-type'), contentLengthHeader(req));
-      }))
+      .post('/add', this.#handle('/add', (ex, req) => postAdd(m, ex, req.getHeader('content-type'), contentLengthHeader(req))))
       .get('/healthz', this.#handle('/healthz', (ex) => this.#health(ex)))
       .get('/metrics', this.#handle('/metrics', (ex) => this.#metrics(ex)))
       // HEAD where it is cheap (health checks use it): the GET answer without its content
@@ -94,12 +91,10 @@ export class HttpServer implements ExchangeHooks {
       .head('/healthz', this.#handle('/healthz', (ex) => this.#health(ex)));
     for (const [path, allow] of Object.entries(ROUTES)) {
       app.any(path, this.#handle(path, (ex) => {
-        ex.closeConnection = true; // a body, if any, is not read
         throw errors.methodNotAllowed(`${path} answers ${allow.join(', ')}, not ${ex.method}`, { allow });
       }));
     }
     app.any('/*', this.#handle('unmatched', (ex) => {
-      ex.closeConnection = true;
       throw errors.notFound(`no route ${ex.path}; GET / lists the endpoints`);
     }));
     return app;
