@@ -7,6 +7,7 @@
 
 import type { Engine, EngineStats, JobResult, JobSpec } from './job.js';
 import type { Thresholds } from './auto-thresholds.js';
+import { chooseBands } from './job-layout.js';
 
 /** The thread pool as auto sees it: an engine that can say how many workers are free now. */
 export type PoolEngine = Engine & { freeWorkers(): number };
@@ -59,7 +60,8 @@ export class AutoEngine implements Engine {
   run(job: JobSpec): Promise<JobResult> {
     const { engine, workers } = this.choose(job);
     if (engine.maxWorkers === 1) return engine.run({ ...job, workers: undefined });
-    const adaptive = job.workers === undefined ? Math.min(workers, Math.max(1, this.#threads.freeWorkers())) : workers;
+    // auto's count is the most the pool's own rule (chooseBands) may use
+    const adaptive = job.workers === undefined ? chooseBands(job, workers, this.#threads.freeWorkers()) : workers;
     return engine.run({ ...job, workers: adaptive });
   }
 

@@ -15,7 +15,7 @@
 
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import { errors, isWasmatrixError, type WasmatrixError } from '../errors.js';
+import { errors, type WasmatrixError } from '../errors.js';
 import { WorkerExitError, type Transport } from './transport.js';
 
 export interface PoolOptions<Task, Result> {
@@ -52,8 +52,8 @@ interface Job<Task, Result> {
   running: number;
   started: boolean;
   t0: number;
-  error: Error | undefined;
-  settle: (error: Error | undefined) => void;
+  error: WasmatrixError | undefined;
+  settle: (error: WasmatrixError | undefined) => void;
   deadline: number | undefined;
   timer: NodeJS.Timeout | undefined;
 }
@@ -112,8 +112,8 @@ export class Pool<Task, Result> extends EventEmitter {
   }
 
   /** Counts how a job ended: 'ok', or its error code in lower case ('cancelled', 'timeout', 'queue_full', ...). */
-  #ended(error: Error | undefined): void {
-    const outcome = error === undefined ? 'ok' : isWasmatrixError(error) ? error.code.toLowerCase() : 'error';
+  #ended(error: WasmatrixError | undefined): void {
+    const outcome = error === undefined ? 'ok' : error.code.toLowerCase();
     this.#outcomes[outcome] = (this.#outcomes[outcome] ?? 0) + 1;
   }
 
