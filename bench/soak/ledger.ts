@@ -45,20 +45,15 @@ interface Open {
   afterClose: boolean;
 }
 
+const emptyTally = (): RouteTally => ({ sent: 0, ok: 0, wrong: 0, documented: {}, undocumented: 0, unanswered: 0, undelivered: 0 });
+
 export class Ledger {
   #nextId = 1;
   #window = 0;
   readonly #open = new Map<number, Open>();
-  readonly #summary: LedgerSummary = {
+  /** What only the whole run has; the totals are the sums of the routes' tallies (summary()). */
+  readonly #summary: Omit<LedgerSummary, keyof RouteTally | 'answered'> = {
     windows: 0,
-    sent: 0,
-    answered: 0,
-    ok: 0,
-    wrong: 0,
-    documented: {},
-    undocumented: 0,
-    unanswered: 0,
-    undelivered: 0,
     connectionErrors: 0,
     timeouts: 0,
     strayAnswers: 0,
@@ -80,7 +75,6 @@ export class Ledger {
   sent(route: string, what: string, afterClose = false): number {
     const id = this.#nextId++;
     this.#open.set(id, { route, what, window: this.#window, afterClose });
-    this.#summary.sent++;
     this.#route(route).sent++;
     return id;
   }
@@ -93,25 +87,19 @@ export class Ledger {
       return;
     }
     this.#open.delete(id);
-    const s = this.#summary;
     const route = this.#route(open.route);
-    s.answered++;
     switch (outcome.kind) {
       case 'ok':
-        s.ok++;
         route.ok++;
         break;
       case 'wrong':
-        s.wrong++;
         route.wrong++;
         this.#example('wrong', `${open.what}: ${outcome.reason}`);
         break;
       case 'documented':
-        s.documented[outcome.key] = (s.documented[outcome.key] ?? 0) + 1;
         route.documented[outcome.key] = (route.documented[outcome.key] ?? 0) + 1;
         break;
       case 'undocumented':
-        s.undocumented++;
         route.undocumented++;
         this.#example('undocumented', `${open.what}: ${outcome.reason}`);
         break;
@@ -137,7 +125,6 @@ export class Ledger {
       this.#open.delete(id);
       const route = this.#route(open.route);
       if (open.afterClose) {
-        this.#summary.undelivered++;
         route.undelivered++;
         continue;
       }
@@ -145,7 +132,6 @@ export class Ledger {
       route.unanswered++;
       this.#example('unanswered', open.what);
     }
-    this.#summary.unanswered += unanswered;
     this.#summary.connectionErrors += errors;
     this.#summary.timeouts += timeouts;
     return unanswered;
@@ -157,12 +143,18 @@ export class Ledger {
   }
 
   summary(): LedgerSummary {
-    return structuredClone(this.#summary);
+    const run = structuredClone(this.#summary);
+    const total = emptyTally();
+    for (const r of Object.values(run.routes)) {
+      for (const k of ['sent', 'ok', 'wrong', 'undocumented', 'unanswered', 'undelivered'] as const) total[k] += r[k];
+      for (const [key, n] of Object.entries(r.documented)) total.documented[key] = (total.documented[key] ?? 0) + n;
+    }
+    const documented = Object.values(total.documented).reduce((a, b) => a + b, 0);
+    return { ...total, answered: total.ok + total.wrong + documented + total.undocumented, ...run };
   }
 
   #route(route: string): RouteTally {
-    this.#summary.routes[route] ??= { sent: 0, ok: 0, wrong: 0, documented: {}, undocumented: 0, unanswered: 0, undelivered: 0 };
-    return this.#summary.routes[route]!;
+    return (this.#summary.routes[route] ??= emptyTally());
   }
 
   #example(kind: keyof LedgerSummary['examples'], text: string): void {
