@@ -1,6 +1,8 @@
 // Worker restarts as the server counts them: the wasmatrix_pool_worker_restarts
 // gauge of /metrics, one sample per pool.
 
+import { metricSum } from '../http/prometheus.js';
+
 export interface Restarts {
   threads: number;
   processes: number;
@@ -8,12 +10,8 @@ export interface Restarts {
 
 /** Reads the gauge's `threads` and `processes` samples from Prometheus text; undefined if either is missing. */
 export function parseRestarts(metrics: string): Restarts | undefined {
-  const sample = (pool: string): number | undefined => {
-    const m = new RegExp(`^wasmatrix_pool_worker_restarts\\{[^}]*pool="${pool}"[^}]*\\}\\s+(\\d+(?:\\.\\d+)?)`, 'm').exec(metrics);
-    return m ? Number(m[1]) : undefined;
-  };
-  const threads = sample('threads');
-  const processes = sample('processes');
+  const threads = metricSum(metrics, 'wasmatrix_pool_worker_restarts', { pool: 'threads' });
+  const processes = metricSum(metrics, 'wasmatrix_pool_worker_restarts', { pool: 'processes' });
   return threads === undefined || processes === undefined ? undefined : { threads, processes };
 }
 
