@@ -4,15 +4,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startServer } from './fixtures/http-server.ts';
+import { scrapeMetric } from './fixtures/server-inspect.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const SLOW = '/multiprocessing?n=4096&dtype=float64&kernel=ts&workers=1';
 
-async function metric(url: string, pattern: RegExp): Promise<number> {
-  const text = await (await fetch(url + '/metrics')).text();
-  const m = pattern.exec(text);
-  return m ? Number(m[1]) : 0;
-}
 
 test('an aborted request is followed by a healthy one; its queued job is dropped', async () => {
   const server = await startServer(['--processes', '1']);
@@ -22,16 +18,16 @@ test('an aborted request is followed by a healthy one; its queued job is dropped
     const controller = new AbortController();
     const abandoned = fetch(`${server.url}${SLOW}&seed=2`, { signal: controller.signal }).catch((e: Error) => e.name);
     await sleep(60);
-    const queue = /wasmatrix_pool_queue_length\{pool="processes"\} (\d+)/;
-    assert.is(await metric(server.url, queue), 1, 'the second job waits');
+    const queued = () => scrapeMetric(server.url, 'wasmatrix_pool_queue_length', { pool: 'processes' });
+    assert.is(await queued(), 1, 'the second job waits');
     controller.abort();
     assert.is(await abandoned, 'AbortError');
     await sleep(50);
-    assert.is(await metric(server.url, queue), 0, 'the abandoned job left the queue');
+    assert.is(await queued(), 0, 'the abandoned job left the queue');
     assert.is((await running).status, 200);
     const healthy = await fetch(`${server.url}/multiprocessing?n=50&seed=3`);
     assert.is(healthy.status, 200);
-    assert.is(await metric(server.url, /wasmatrix_http_requests_total\{route="\/multiprocessing",mode="processes",status="499"\} (\d+)/), 1);
+    assert.is(await scrapeMetric(server.url, 'wasmatrix_http_requests_total', { route: '/multiprocessing', mode: 'processes', status: '499' }), 1);
   } finally {
     await server.stop();
   }
