@@ -158,7 +158,7 @@ test('workers that can no longer start: the server says why and exits 1 instead 
   try {
     for (const part of ['dist/src', 'build', 'config', 'package.json']) cpSync(join(ROOT, part), join(dir, part), { recursive: true });
     symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
-    const server = await startServer(['--processes', '1'], {}, dir);
+    const server = await startServer(['--processes', '1'], {}, { root: dir });
     try {
       unlinkSync(join(dir, 'dist/src/pools/process-worker.js'));
       process.kill(childPids(server.pid)[0]!, 'SIGKILL');

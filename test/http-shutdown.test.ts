@@ -4,12 +4,36 @@
 import { connect } from 'node:net';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { startServer } from './fixtures/http-server.ts';
-import { alive, childPids } from './fixtures/server-inspect.ts';
+import { startServer, waitFor, type RunningServer } from './fixtures/http-server.ts';
+import { alive, childPids, scrapeMetric } from './fixtures/server-inspect.ts';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-/** A slow job (about 0.3 s): the TS kernel in a one-process pool, so jobs queue behind each other. */
-const slowJob = (seed: number) => `/multiprocessing?n=4096&dtype=float64&kernel=ts&workers=1&seed=${seed}`;
+/** A lab job in a one-process pool: with the pool held (server.hold()) it stays in flight until release. */
+const job = (seed: number) => `/multiprocessing?n=500&workers=1&seed=${seed}`;
+const pool = (server: RunningServer, name: string) => scrapeMetric(server.url, name, { pool: 'processes' });
+
+/** Held jobs: `busy` of them taken by the process pool's workers, the rest queued behind. */
+async function holdJobs(server: RunningServer, count: number, busy: number) {
+  await server.hold();
+  const answers = Array.from({ length: count }, (_, i) =>
+    fetch(server.url + job(i + 1)).then(
+      async (r) => ({ status: r.status, body: (await r.json()) as { checksum?: string } }),
+      () => ({ status: 'dropped' as const, body: {} as { checksum?: string } }),
+    ),
+  );
+  await waitFor(`${busy} busy and ${count - busy} queued`, async () => (await pool(server, 'wasmatrix_pool_busy_workers')) === busy && (await pool(server, 'wasmatrix_pool_queue_length')) === count - busy);
+  return answers;
+}
+
+/** Sends `signal` to the server alone, or to its whole process group (as Ctrl-C, `timeout` and systemd do). */
+function signalServer(server: RunningServer, signal: NodeJS.Signals, target: 'pid' | 'group'): void {
+  process.kill(target === 'group' ? -server.pid : server.pid, signal);
+}
+
+/** What a clean shutdown never prints. */
+function assertQuiet(stderr: string): void {
+  assert.not.match(stderr, /died and is being replaced/, 'no kernel worker is replaced during the shutdown');
+  assert.not.match(stderr, /\n\s+at |TypeError|EPIPE|uncaught|unhandled/i, 'no stack trace or Node-internal error');
+}
 
 /** One keep-alive connection on which requests are sent one by one. */
 function keepAlive(url: string) {
@@ -41,19 +65,26 @@ function keepAlive(url: string) {
   };
 }
 
-for (const [signal, workers] of [['SIGTERM', '1'], ['SIGINT', '1'], ['SIGTERM', '2']] as const) {
-  test(`${signal} with -w ${workers}: every in-flight request is answered, then exit 0`, async () => {
-    const server = await startServer(['--processes', '1', '-w', workers]);
+const cases = [
+  ['SIGTERM', '1', 'pid'],
+  ['SIGINT', '1', 'pid'],
+  ['SIGTERM', '2', 'pid'],
+  ['SIGINT', '1', 'group'],
+  ['SIGTERM', '1', 'group'],
+  ['SIGINT', '2', 'group'],
+  ['SIGTERM', '2', 'group'],
+] as const;
+for (const [signal, workers, target] of cases) {
+  test(`${signal} to the ${target === 'pid' ? 'server' : 'process group'} with -w ${workers}: every in-flight request is answered, no worker replaced, then exit 0`, async () => {
+    const server = await startServer(['--processes', '1', '-w', workers], {}, { detached: true });
     const conn = keepAlive(server.url);
     try {
       assert.match(await conn.get('/healthz'), /^HTTP\/1\.1 200 /);
-      const inFlight = [1, 2, 3, 4].map((seed) => fetch(server.url + slowJob(seed)).then(async (r) => ({ status: r.status, body: (await r.json()) as { checksum?: string } })));
-      await sleep(300);
+      const inFlight = await holdJobs(server, 4, 1);
       const children = childPids(server.pid);
       assert.is(children.length, 1, 'one kernel process');
-      const sent = Date.now();
-      process.kill(server.pid, signal);
-      await sleep(100);
+      signalServer(server, signal, target);
+      await waitFor('the drain to start', () => server.output().stderr.includes(`${signal}: draining`));
       const health = await conn.get('/healthz');
       if (workers === '2' && health === 'closed by server') {
         // the connection may belong to an acceptor thread with nothing in flight:
@@ -62,27 +93,28 @@ for (const [signal, workers] of [['SIGTERM', '1'], ['SIGINT', '1'], ['SIGTERM', 
         assert.match(health, /^HTTP\/1\.1 503 /, 'healthz is 503 while draining');
         assert.match(health, /Connection: close/i);
       }
+      // a raw TCP connect: fetch could reuse one of its own idle keep-alive connections
+      const { hostname, port } = new URL(server.url);
+      const refused = () =>
+        new Promise<boolean>((resolve) => {
+          const probe = connect(Number(port), hostname, () => {
+            probe.destroy();
+            resolve(false);
+          });
+          probe.on('error', () => resolve(true));
+        });
+      await waitFor('no new connection to be accepted while draining', refused);
+      await server.release();
       const answers = await Promise.all(inFlight);
       for (const a of answers) {
         assert.is(a.status, 200);
         assert.match(a.body.checksum!, /^[0-9a-f]{8}$/);
       }
-      // a raw TCP connect: fetch could reuse one of its own idle keep-alive connections
-      const { hostname, port } = new URL(server.url);
-      const refused = await new Promise<boolean>((resolve) => {
-        const probe = connect(Number(port), hostname, () => {
-          probe.destroy();
-          resolve(false);
-        });
-        probe.on('error', () => resolve(true));
-      });
-      assert.ok(refused, 'no new connection is accepted while draining');
       const { code } = await server.exited;
       assert.is(code, 0);
-      assert.ok(Date.now() - sent < 10000);
-      assert.match(server.output().stderr, new RegExp(`${signal}: draining`));
-      await sleep(200);
-      assert.equal(children.filter(alive), [], 'no kernel process outlives the server');
+      await waitFor('every kernel process to be gone', () => !children.some(alive));
+      await server.closed;
+      assertQuiet(server.output().stderr);
     } finally {
       conn.close();
       await server.stop('SIGKILL');
@@ -93,44 +125,42 @@ for (const [signal, workers] of [['SIGTERM', '1'], ['SIGINT', '1'], ['SIGTERM', 
 test('--graceful-timeout bounds the drain: requests still running past it are dropped, and the exit is still 0', async () => {
   const server = await startServer(['--processes', '1', '--graceful-timeout', '0.2']);
   try {
-    const answers = [1, 2, 3, 4].map((seed) => fetch(server.url + slowJob(seed)).then((r) => r.status, () => 'dropped'));
-    await sleep(200);
-    const t0 = Date.now();
+    // held, never released: only the graceful timeout can end the drain
+    const answers = await holdJobs(server, 4, 1);
     process.kill(server.pid, 'SIGTERM');
     const { code } = await server.exited;
     assert.is(code, 0);
-    assert.ok(Date.now() - t0 < 1000, 'the drain did not wait for the queued jobs');
     assert.match(server.output().stderr, /graceful timeout/);
-    assert.ok((await Promise.all(answers)).includes('dropped'));
+    assert.ok((await Promise.all(answers)).every((a) => a.status === 'dropped'), 'no held request was answered');
   } finally {
     await server.stop('SIGKILL');
   }
 });
 
-test('a second signal during the drain forces the exit at once (code 1), and no kernel process outlives it', async () => {
-  const server = await startServer(['--processes', '2']);
-  try {
-    // 16 jobs on 2 processes (about 1 s of work on a quiet machine, a slow job taking about 0.12 s): the drain
-    // is still running when the second signal comes
-    const answers = Array.from({ length: 16 }, (_, i) => fetch(server.url + slowJob(i + 1)).then((r) => r.status, () => 'dropped'));
-    await sleep(300);
-    const children = childPids(server.pid);
-    assert.is(children.length, 2);
-    process.kill(server.pid, 'SIGTERM');
-    for (let i = 0; i < 100 && !/SIGTERM: draining/.test(server.output().stderr); i++) await sleep(10);
-    const t0 = Date.now();
-    process.kill(server.pid, 'SIGTERM');
-    const { code } = await server.exited;
-    assert.is(code, 1);
-    assert.ok(Date.now() - t0 < 1000, 'the second signal did not wait for the drain');
-    assert.match(server.output().stderr, /SIGTERM again: exiting now/);
-    await Promise.all(answers);
-    await sleep(300);
-    assert.equal(children.filter(alive), [], 'the kernel processes left with it');
-  } finally {
-    await server.stop('SIGKILL');
-  }
-});
+for (const target of ['pid', 'group'] as const) {
+  test(`a second signal to the ${target === 'pid' ? 'server' : 'process group'} during the drain forces the exit at once (code 1), quietly, and no kernel process outlives it`, async () => {
+    const server = await startServer(['--processes', '2'], {}, { detached: true });
+    try {
+      // held: the drain cannot end before the second signal
+      const answers = await holdJobs(server, 8, 2);
+      const children = childPids(server.pid);
+      assert.is(children.length, 2);
+      signalServer(server, 'SIGTERM', target);
+      await waitFor('the drain to start', () => server.output().stderr.includes('SIGTERM: draining'));
+      signalServer(server, 'SIGTERM', target);
+      const { code } = await server.exited;
+      assert.is(code, 1);
+      assert.match(server.output().stderr, /SIGTERM again: exiting now/);
+      await Promise.all(answers);
+      await waitFor('the kernel processes to leave with it', () => !children.some(alive));
+      // the children write to the server's stderr: everything they wrote is in once it is closed
+      await server.closed;
+      assertQuiet(server.output().stderr);
+    } finally {
+      await server.stop('SIGKILL');
+    }
+  });
+}
 
 test('a server killed with SIGKILL leaves no kernel process behind (they exit when the IPC channel closes)', async () => {
   const server = await startServer(['--processes', '2']);
@@ -139,8 +169,7 @@ test('a server killed with SIGKILL leaves no kernel process behind (they exit wh
     assert.is(children.length, 2);
     process.kill(server.pid, 'SIGKILL');
     await server.exited;
-    for (let i = 0; i < 50 && children.some(alive); i++) await sleep(20);
-    assert.equal(children.filter(alive), []);
+    await waitFor('every kernel process to exit', () => !children.some(alive));
   } finally {
     await server.stop('SIGKILL');
   }

@@ -15,6 +15,7 @@ import { HttpServer } from '../http/server.js';
 import { HttpMetrics, aggregateMetrics, registerProcessMetrics } from '../metrics/metrics.js';
 import { ROOT } from '../paths.js';
 import { UsageError, helpText, parseCommandLine, type ServerConfig } from './options.js';
+import { serveTestHooks, testGate } from './test-hooks.js';
 
 const NAME = 'wasmatrix';
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
@@ -69,9 +70,11 @@ async function serve(config: ServerConfig): Promise<void> {
   await loadNativeUws();
   const wantedPort = await claimPort(config.host, config.port).catch((e: Error) => fail(e.message, 1));
 
+  const gate = testGate();
   let engines: Engines;
   try {
     engines = await createEngines({
+      gate,
       threads: config.threads,
       processes: config.processes,
       maxQueue: config.maxQueue,
@@ -132,6 +135,7 @@ async function serve(config: ServerConfig): Promise<void> {
       void engines.threads.pool.killWorker().then((id) => log.warning(`chaos: SIGUSR2 killed kernel thread ${id ?? '(none)'}`));
     });
   }
+  if (gate) serveTestHooks(gate, log);
   process.on('uncaughtException', (e) => log.critical(`uncaught exception: ${e.stack}`));
   process.on('unhandledRejection', (e) => log.critical(`unhandled rejection: ${(e as Error)?.stack ?? String(e)}`));
 

@@ -3,6 +3,7 @@
 
 import { EventEmitter } from 'node:events';
 import { availableParallelism } from 'node:os';
+import type { Gate } from '../pools/gate.js';
 import { TsKernels } from '../kernels/ts-kernels.js';
 import { WasmKernels, compileKernels } from '../kernels/wasm-kernels.js';
 import { Arena } from '../memory/arena.js';
@@ -28,6 +29,8 @@ export interface EnginesOptions {
   /** Cap of the shared matrix memory in bytes (default and maximum 4 GiB). */
   maxMemoryBytes?: number;
   thresholds?: Thresholds;
+  /** Test-only: holds pool tasks before they run (WASMATRIX_TEST_HOOKS=1, see pools/gate.ts). */
+  gate?: Gate;
 }
 
 export class Engines extends EventEmitter {
@@ -57,6 +60,7 @@ export class Engines extends EventEmitter {
       maxTasksPerWorker: options.maxTasksPerWorker ?? 0,
       maxTasksJitter: options.maxTasksJitter ?? 0,
       spinMicros: options.spinMicros ?? 0,
+      gate: options.gate,
     });
     this.threads = new ThreadsEngine(module, this.arena, pool(options.threads));
     this.processes = new ProcessesEngine(pool(options.processes));

@@ -1,3 +1,5 @@
+import type { Gate } from '../pools/gate.js';
+
 /** How a kernel pool (threads or processes) is sized and run. */
 export interface PoolSettings {
   size: number;
@@ -8,4 +10,6 @@ export interface PoolSettings {
   maxTasksJitter: number;
   /** Thread workers only: microseconds to spin for the next task before sleeping. */
   spinMicros: number;
+  /** Test-only hold control (WASMATRIX_TEST_HOOKS=1); undefined in a normal start. */
+  gate: Gate | undefined;
 }

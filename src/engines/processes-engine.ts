@@ -22,6 +22,7 @@ export class ProcessesEngine implements Engine {
       maxQueue: settings.maxQueue,
       maxTasksPerWorker: settings.maxTasksPerWorker,
       maxTasksJitter: settings.maxTasksJitter,
+      gate: settings.gate,
       spawn: () => new ProcessTransport(),
     });
   }

@@ -23,6 +23,7 @@ export class ThreadsEngine implements Engine {
       maxQueue: settings.maxQueue,
       maxTasksPerWorker: settings.maxTasksPerWorker,
       maxTasksJitter: settings.maxTasksJitter,
+      gate: settings.gate,
       spawn: () => new ThreadTransport({ module, memory: arena.memory, spinMicros: settings.spinMicros }),
     });
   }

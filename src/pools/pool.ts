@@ -16,6 +16,7 @@
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { errors, type WasmatrixError } from '../errors.js';
+import type { Gate } from './gate.js';
 import { WorkerExitError, type Transport } from './transport.js';
 
 export interface PoolOptions<Task, Result> {
@@ -31,6 +32,8 @@ export interface PoolOptions<Task, Result> {
   maxTasksJitter?: number;
   /** Consecutive failed starts (the worker dying by itself, not killed from outside) before the pool gives up. */
   maxStartFailures?: number;
+  /** Test-only: while held, a worker that took a task waits before running it (see gate.ts). */
+  gate?: Gate | undefined;
 }
 
 export interface JobOptions {
@@ -74,7 +77,7 @@ interface Slot<Task, Result> {
 }
 
 export class Pool<Task, Result> extends EventEmitter {
-  readonly #options: Required<PoolOptions<Task, Result>>;
+  readonly #options: Required<Omit<PoolOptions<Task, Result>, 'gate'>> & Pick<PoolOptions<Task, Result>, 'gate'>;
   readonly #slots = new Set<Slot<Task, Result>>();
   readonly #queue: QueuedTask<Task, Result>[] = [];
   #waitingJobs = 0;
@@ -318,7 +321,9 @@ export class Pool<Task, Result> extends EventEmitter {
     task.attempts++;
     job.running++;
     slot.running = task;
-    slot.transport.run(job.tasks[task.index]!).then(
+    const gate = this.#options.gate;
+    const run = gate?.held ? gate.pass().then(() => slot.transport.run(job.tasks[task.index]!)) : slot.transport.run(job.tasks[task.index]!);
+    run.then(
       (result) => {
         if (slot.running !== task) return; // the worker was declared dead meanwhile
         slot.running = undefined;

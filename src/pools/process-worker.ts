@@ -14,9 +14,15 @@ const arena = new Arena({ shared: true });
 const { module, simd } = compileKernels();
 const kernels = { wasm: new WasmKernels(module, arena.memory), ts: new TsKernels(arena.memory) };
 
+// A terminal's Ctrl-C, `timeout` and systemd (KillMode=control-group) signal the whole process group, this
+// child included. The server decides what a shutdown means (drain, then close the pool): a child that died
+// of the group's SIGINT/SIGTERM would look like a crash and be replaced mid-drain. So the child ignores them
+// and leaves when the server tells it to, or when the server is gone (the IPC channel closes).
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => {});
+
 function send(message: FromChild): void {
-  // the parent may be gone already: then 'disconnect' ends this process
-  if (process.connected) process.send!(message);
+  // the parent may be gone already: then 'disconnect' ends this process (the callback swallows EPIPE)
+  if (process.connected) process.send!(message, undefined, undefined, () => {});
 }
 
 function runTask(task: ProcessTask): ProcessResult {
