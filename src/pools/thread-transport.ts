@@ -34,6 +34,8 @@ export class ThreadTransport implements Transport<ThreadTask, number> {
   #lastError = '';
   #killed = false;
   #closing = false;
+  /** The task being handed off, if any (the pool runs one task at a time per worker). */
+  #running: Promise<number> | undefined;
 
   constructor(options: ThreadTransportOptions) {
     const control = new SharedArrayBuffer(SLOTS * 4);
@@ -73,8 +75,23 @@ export class ThreadTransport implements Transport<ThreadTask, number> {
     this.#exitListeners.push(listener);
   }
 
-  async run({ band, kernel }: ThreadTask): Promise<number> {
-    if (this.#exitError) throw this.#exitError;
+  /**
+   * The hand-off's states, and who writes them: the pool writes Task (from
+   * Idle); the worker answers Done or Error; run() takes the answer and writes
+   * Idle again; close() writes Exit, only once no run() is pending, so it never
+   * overwrites an answer nobody has read. Every state run() can see ends it:
+   * Done and Error answer, the worker's exit rejects, and anything else (a
+   * broken invariant) fails the task instead of spinning on a state that will
+   * never change.
+   */
+  run(task: ThreadTask): Promise<number> {
+    if (this.#exitError) return Promise.reject(this.#exitError);
+    const running = this.#handOff(task);
+    this.#running = running;
+    return running;
+  }
+
+  async #handOff({ band, kernel }: ThreadTask): Promise<number> {
     const u = this.#u32;
     u[CODE] = encode(band.op, band.dtype, kernel, band.seed !== undefined);
     u[A] = band.a;
@@ -86,18 +103,21 @@ export class ThreadTransport implements Transport<ThreadTask, number> {
     u[SEED] = band.seed ?? 0;
     Atomics.store(this.#ctrl, STATE, State.Task);
     Atomics.notify(this.#ctrl, STATE);
-    for (;;) {
+    let state: number;
+    do {
       const wait = Atomics.waitAsync(this.#ctrl, STATE, State.Task);
       if (wait.async) await wait.value;
       if (this.#exitError) throw this.#exitError;
-      const state = Atomics.load(this.#ctrl, STATE);
-      if (state === State.Done) return u[RESULT]!;
-      if (state === State.Error) {
-        // the message was posted before the state changed; let it arrive
-        await new Promise((r) => setImmediate(r));
-        throw new Error(this.#lastError || 'kernel error');
-      }
+      state = Atomics.load(this.#ctrl, STATE);
+    } while (state === State.Task);
+    Atomics.store(this.#ctrl, STATE, State.Idle);
+    if (state === State.Done) return u[RESULT]!;
+    if (state === State.Error) {
+      // the message was posted before the state changed; let it arrive
+      await new Promise((r) => setImmediate(r));
+      throw new Error(this.#lastError || 'kernel error');
     }
+    throw new Error(`worker thread ${this.id}: the hand-off ended in state ${state} without an answer`);
   }
 
   async kill(): Promise<void> {
@@ -109,13 +129,12 @@ export class ThreadTransport implements Transport<ThreadTask, number> {
   async close(): Promise<void> {
     if (!this.#closing) {
       this.#closing = true;
-      // never overwrite a running task: let it answer first
-      while (!this.#exitError && Atomics.load(this.#ctrl, STATE) === State.Task) {
-        const wait = Atomics.waitAsync(this.#ctrl, STATE, State.Task);
-        if (wait.async) await wait.value;
+      // never overwrite a running task or its unread answer: let run() take it first
+      await this.#running?.catch(() => {});
+      if (!this.#exitError) {
+        Atomics.store(this.#ctrl, STATE, State.Exit);
+        Atomics.notify(this.#ctrl, STATE);
       }
-      Atomics.store(this.#ctrl, STATE, State.Exit);
-      Atomics.notify(this.#ctrl, STATE);
     }
     await this.#exited;
   }
