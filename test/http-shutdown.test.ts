@@ -7,6 +7,9 @@ import * as assert from 'uvu/assert';
 import { startServer, waitFor, type RunningServer } from './fixtures/http-server.ts';
 import { alive, childPids, scrapeMetric } from './fixtures/server-inspect.ts';
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** The server's window for a repeated stop signal (src/cli/main.ts). */
+const REPEAT_MS = 1000;
 /** A lab job in a one-process pool: with the pool held (server.hold()) it stays in flight until release. */
 const job = (seed: number) => `/multiprocessing?n=500&workers=1&seed=${seed}`;
 const pool = (server: RunningServer, name: string) => scrapeMetric(server.url, name, { pool: 'processes' });
@@ -147,6 +150,9 @@ for (const target of ['pid', 'group'] as const) {
       assert.is(children.length, 2);
       signalServer(server, 'SIGTERM', target);
       await waitFor('the drain to start', () => server.output().stderr.includes('SIGTERM: draining'));
+      // a lower bound, not a race: the server counts from the first signal it handled, and a repeat within
+      // REPEAT_MS is the same stop request (the next test)
+      await sleep(REPEAT_MS + 100);
       signalServer(server, 'SIGTERM', target);
       const { code } = await server.exited;
       assert.is(code, 1);
@@ -161,6 +167,22 @@ for (const target of ['pid', 'group'] as const) {
     }
   });
 }
+
+test('the same signal twice at once (npm start forwards a group signal to the server, which also got it) is one stop request', async () => {
+  const server = await startServer(['--processes', '1'], {}, { detached: true });
+  try {
+    const inFlight = await holdJobs(server, 2, 1);
+    process.kill(server.pid, 'SIGINT');
+    process.kill(server.pid, 'SIGINT');
+    await waitFor('the drain to start', () => server.output().stderr.includes('SIGINT: draining'));
+    await server.release();
+    for (const a of await Promise.all(inFlight)) assert.is(a.status, 200);
+    assert.is((await server.exited).code, 0);
+    assert.not.match(server.output().stderr, /again: exiting now/);
+  } finally {
+    await server.stop('SIGKILL');
+  }
+});
 
 test('a server killed with SIGKILL leaves no kernel process behind (they exit when the IPC channel closes)', async () => {
   const server = await startServer(['--processes', '2']);

@@ -1,38 +1,55 @@
 // `npm start` and `npm test` run this first: it builds what is missing or
-// older than its sources (the WebAssembly with asc, the TypeScript with tsc),
-// and does nothing when everything is up to date.
+// older than its sources, and does nothing when everything is up to date:
+// - the WebAssembly kernels with asc (AssemblyScript, a dependency);
+// - the TypeScript of src/ and bench/ into dist/ with esbuild (a dependency),
+//   file by file (no bundling: dist/ has the layout of the sources, which the
+//   worker entry points rely on).
+// Both tools are dependencies, so a production install (`npm ci --omit=dev`)
+// can build and start. Type checking is separate: `npm run typecheck` (tsc,
+// a dev dependency), which `npm test` runs before the tests.
+// `--force` rebuilds everything (npm run build).
 
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { build } from 'esbuild';
 import { ROOT } from '../paths.js';
 
-function newest(dir: string, ext: RegExp): number {
-  let t = 0;
-  if (!existsSync(dir)) return t;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+const force = process.argv.includes('--force');
+
+function files(dir: string, ext: RegExp): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     const p = join(dir, entry.name);
-    if (entry.isDirectory()) t = Math.max(t, newest(p, ext));
-    else if (ext.test(entry.name)) t = Math.max(t, statSync(p).mtimeMs);
-  }
-  return t;
+    if (entry.isDirectory()) return files(p, ext);
+    return ext.test(entry.name) ? [p] : [];
+  });
 }
 
-function oldest(files: string[]): number {
-  let t = Infinity;
-  for (const f of files) t = Math.min(t, existsSync(f) ? statSync(f).mtimeMs : 0);
-  return t;
-}
-
-function run(args: string[]): void {
-  console.error(`wasmatrix: npm ${args.join(' ')}`);
-  execFileSync('npm', args, { cwd: ROOT, stdio: 'inherit' });
-}
+const newest = (paths: string[]): number => Math.max(0, ...paths.map((p) => statSync(p).mtimeMs));
+const oldest = (paths: string[]): number => Math.min(...paths.map((p) => (existsSync(p) ? statSync(p).mtimeMs : 0)));
 
 const wasm = ['wasmatrix.wasm', 'wasmatrix.scalar.wasm', 'wasmatrix.debug.wasm'].map((f) => join(ROOT, 'build', f));
-if (oldest(wasm) < Math.max(newest(join(ROOT, 'assembly'), /\.ts$/), statSync(join(ROOT, 'asconfig.json')).mtimeMs)) run(['run', 'asbuild']);
+const kernelSources = [...files(join(ROOT, 'assembly'), /\.ts$/), join(ROOT, 'asconfig.json')];
+if (force || oldest(wasm) < newest(kernelSources)) {
+  console.error('wasmatrix: npm run asbuild');
+  execFileSync('npm', ['run', 'asbuild'], { cwd: ROOT, stdio: 'inherit' });
+}
 
-const sources = Math.max(newest(join(ROOT, 'src'), /\.ts$/), newest(join(ROOT, 'bench'), /\.ts$/), statSync(join(ROOT, 'tsconfig.json')).mtimeMs);
-if (!existsSync(join(ROOT, 'dist', 'src', 'cli', 'main.js')) || newest(join(ROOT, 'dist'), /\.js$/) < sources) {
-  run(['exec', '--', 'tsc', '-p', '.']);
+const sources = ['src', 'bench'].flatMap((d) => files(join(ROOT, d), /(?<!\.d)\.ts$/));
+const outputs = sources.map((s) => join(ROOT, 'dist', relative(ROOT, s)).replace(/\.ts$/, '.js'));
+if (force || oldest(outputs) < newest([...sources, join(ROOT, 'package.json')])) {
+  console.error(`wasmatrix: esbuild ${sources.length} files into dist/`);
+  if (force) rmSync(join(ROOT, 'dist'), { recursive: true, force: true });
+  await build({
+    entryPoints: sources,
+    outdir: join(ROOT, 'dist'),
+    outbase: ROOT,
+    bundle: false,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    sourcemap: true,
+    logLevel: 'warning',
+  });
 }

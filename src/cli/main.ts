@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { createEngines, type Engines } from '../engines/index.js';
 import { AcceptorGroup } from '../http/acceptors.js';
 import { AccessLog } from '../http/access-log.js';
@@ -18,6 +19,8 @@ import { UsageError, helpText, parseCommandLine, type ServerConfig } from './opt
 import { serveTestHooks, testGate } from './test-hooks.js';
 
 const NAME = 'wasmatrix';
+/** A repeat of the stop signal within this many milliseconds is the same request (see onSignal). */
+const REPEAT_MS = 1000;
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
 /** Exit codes: 0 clean, 1 could not start or crashed, 2 bad command line (as Gunicorn and argparse). */
@@ -120,8 +123,19 @@ async function serve(config: ServerConfig): Promise<void> {
     log.info('stopped');
     process.exit(code);
   };
-  process.on('SIGTERM', () => void shutdown('SIGTERM', 0));
-  process.on('SIGINT', () => void shutdown('SIGINT', 0));
+  // `npm start` forwards SIGINT/SIGTERM to the server, which also gets the signal itself when it went to the
+  // whole process group (a terminal's Ctrl-C, systemd's KillMode=control-group): one stop request arrives
+  // twice within milliseconds. A repeat of the first signal within REPEAT_MS is that same request; a later
+  // one (or another signal) is a second request and forces the exit.
+  let first: { signal: NodeJS.Signals; at: number } | undefined;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    const now = performance.now();
+    if (first && first.signal === signal && now - first.at < REPEAT_MS) return log.debug(`${signal} repeated at once (the same stop request): the drain goes on`);
+    first ??= { signal, at: now };
+    void shutdown(signal, 0);
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
   engines.on('fatal', (e: Error) => {
     log.critical(`a kernel pool is down: ${e.message}`);
     void shutdown('fatal pool failure', 1);
