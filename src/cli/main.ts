@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createEngines, type Engines } from '../engines/index.js';
+import { createEngines, type Engines, type RestartEvent } from '../engines/index.js';
 import { AcceptorGroup } from '../http/acceptors.js';
 import { AccessLog } from '../http/access-log.js';
 import { InflightBudget } from '../http/inflight-budget.js';
@@ -90,7 +90,7 @@ async function serve(config: ServerConfig): Promise<void> {
   const runner = enginesRunner(engines);
   const metrics = new HttpMetrics();
   const budget = new InflightBudget(config.maxInflightBytes);
-  registerProcessMetrics(metrics.registry, { threads: () => engines.threads.stats(), processes: () => engines.processes.stats() }, () => budget.usedBytes);
+  registerProcessMetrics(metrics.registry, Object.fromEntries(engines.pools().map(([name, engine]) => [name, () => engine.stats()])), () => budget.usedBytes);
   const accessLog = config.accessLog ? new AccessLog(config.accessLog) : undefined;
   const acceptors = new AcceptorGroup({ runner, log, metricsText: () => metricsText() });
   const metricsText = async (): Promise<string> => aggregateMetrics([await metrics.json(), ...(await acceptors.collectMetrics())]);
@@ -140,9 +140,12 @@ async function serve(config: ServerConfig): Promise<void> {
     log.critical(`a kernel pool is down: ${e.message}`);
     void shutdown('fatal pool failure', 1);
   });
-  for (const [kind, engine] of [['thread', engines.threads], ['process', engines.processes]] as const) {
-    engine.pool.on('restart', (e: Error) => log.warning(`a kernel ${kind} died and is being replaced: ${e.message}`));
-  }
+  engines.on('restart', ({ pool, reason, error }: RestartEvent) => {
+    const worker = pool === 'processes' ? 'kernel process' : pool === 'local' ? 'local kernel thread' : 'kernel thread';
+    // like Gunicorn's WORKER TIMEOUT: the pool stopped a worker whose job ran past --timeout
+    if (reason === 'timeout') log.error(`WORKER TIMEOUT: a ${worker} ran a job past its deadline (--timeout ${config.timeout} s); it was stopped and is being replaced`);
+    else log.warning(`a ${worker} died and is being replaced: ${error.message}`);
+  });
   if (config.chaos) {
     // fault injection (--chaos): the soak script's way to crash a kernel thread from outside
     process.on('SIGUSR2', () => {

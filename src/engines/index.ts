@@ -10,7 +10,8 @@ import { Arena } from '../memory/arena.js';
 import { AutoEngine } from './auto-engine.js';
 import { loadThresholds, type Thresholds } from './auto-thresholds.js';
 import type { Engine, Mode } from './job.js';
-import { LocalEngine } from './local-engine.js';
+import { INLINE_MAX_ELEMENTS, LocalEngine } from './local-engine.js';
+import type { RestartReason } from '../pools/pool.js';
 import type { PoolSettings } from './pool-settings.js';
 import { ProcessesEngine } from './processes-engine.js';
 import { ThreadsEngine } from './threads-engine.js';
@@ -29,16 +30,33 @@ export interface EnginesOptions {
   /** Cap of the shared matrix memory in bytes (default and maximum 4 GiB). */
   maxMemoryBytes?: number;
   thresholds?: Thresholds;
+  /** ts and wasm jobs of more elements run on the local pool's dedicated thread (default INLINE_MAX_ELEMENTS). */
+  inlineMaxElements?: number;
   /** Test-only: holds pool tasks before they run (WASMATRIX_TEST_HOOKS=1, see pools/gate.ts). */
   gate?: Gate;
 }
 
+/** The pools, by the name /metrics gives them. */
+export type PoolName = 'threads' | 'processes' | 'local';
+
+/** A worker of a pool is being replaced ('restart' event). */
+export interface RestartEvent {
+  pool: PoolName;
+  reason: RestartReason;
+  error: Error;
+}
+
+/**
+ * Events: 'restart' (RestartEvent), 'fatal' (Error: a pool cannot keep workers alive).
+ */
 export class Engines extends EventEmitter {
   readonly ts: LocalEngine;
   readonly wasm: LocalEngine;
   readonly threads: ThreadsEngine;
   readonly processes: ProcessesEngine;
   readonly auto: AutoEngine;
+  /** The ts and wasm modes' dedicated kernel thread for jobs too large for the calling thread. */
+  readonly local: ThreadsEngine;
   /** True when the SIMD build of the kernels is in use. */
   readonly simd: boolean;
   /** The one shared memory of the wasm and threads modes. */
@@ -52,8 +70,6 @@ export class Engines extends EventEmitter {
     this.arena = new Arena({ shared: true, maxBytes: options.maxMemoryBytes });
     // the baseline gets a plain (unshared) memory of its own, as a TS program would use
     const tsArena = new Arena({ shared: false, maxBytes: options.maxMemoryBytes });
-    this.ts = new LocalEngine(new TsKernels(tsArena.memory), tsArena);
-    this.wasm = new LocalEngine(new WasmKernels(module, this.arena.memory), this.arena);
     const pool = (size: number | undefined): PoolSettings => ({
       size: size ?? availableParallelism(),
       maxQueue: options.maxQueue ?? 1024,
@@ -62,15 +78,33 @@ export class Engines extends EventEmitter {
       spinMicros: options.spinMicros ?? 0,
       gate: options.gate,
     });
+    // one thread: the ts and wasm modes are single-threaded by definition, and a flood of large jobs
+    // in them then holds at most one core, never the thread that accepts connections
+    this.local = new ThreadsEngine(module, this.arena, pool(1), 'local thread');
+    const inline = options.inlineMaxElements ?? INLINE_MAX_ELEMENTS;
+    this.ts = new LocalEngine(new TsKernels(tsArena.memory), tsArena, this.local, inline);
+    this.wasm = new LocalEngine(new WasmKernels(module, this.arena.memory), this.arena, this.local, inline);
     this.threads = new ThreadsEngine(module, this.arena, pool(options.threads));
     this.processes = new ProcessesEngine(pool(options.processes));
     this.auto = new AutoEngine({ wasm: this.wasm, ts: this.ts }, this.threads, options.thresholds ?? loadThresholds());
-    for (const engine of [this.threads, this.processes]) engine.pool.on('fatal', (e: Error) => this.emit('fatal', e));
+    for (const [name, engine] of this.pools()) {
+      engine.pool.on('fatal', (e: Error) => this.emit('fatal', e));
+      engine.pool.on('restart', (error: Error, reason: RestartReason) => this.emit('restart', { pool: name, reason, error } satisfies RestartEvent));
+    }
   }
 
-  /** Starts both pools; resolves when every worker is ready. */
+  /** The kernel pools by name. */
+  pools(): [PoolName, ThreadsEngine | ProcessesEngine][] {
+    return [
+      ['threads', this.threads],
+      ['processes', this.processes],
+      ['local', this.local],
+    ];
+  }
+
+  /** Starts every pool; resolves when every worker is ready. */
   async start(): Promise<this> {
-    await Promise.all([this.threads.start(), this.processes.start()]);
+    await Promise.all(this.pools().map(([, engine]) => engine.start()));
     return this;
   }
 
@@ -79,7 +113,7 @@ export class Engines extends EventEmitter {
   }
 
   close(): Promise<void> {
-    this.#closed ??= Promise.all([this.threads.close(), this.processes.close()]).then(() => {});
+    this.#closed ??= Promise.all(this.pools().map(([, engine]) => engine.close())).then(() => {});
     return this.#closed;
   }
 }

@@ -15,10 +15,11 @@ export class ThreadsEngine implements Engine {
   readonly pool: Pool<ThreadTask, number>;
   readonly #arena: Arena;
 
-  constructor(module: WebAssembly.Module, arena: Arena, settings: PoolSettings) {
+  /** `name` is for messages: "thread" for the threads mode, "local thread" for the ts/wasm modes' large jobs. */
+  constructor(module: WebAssembly.Module, arena: Arena, settings: PoolSettings, name = 'thread') {
     this.#arena = arena;
     this.pool = new Pool<ThreadTask, number>({
-      name: 'thread',
+      name,
       size: settings.size,
       maxQueue: settings.maxQueue,
       maxTasksPerWorker: settings.maxTasksPerWorker,

@@ -74,7 +74,12 @@ interface Slot<Task, Result> {
   tasksDone: number;
   taskLimit: number;
   retiring: boolean;
+  /** Killed by the pool because its task's job passed its deadline. */
+  expired: boolean;
 }
+
+/** Why a worker is being replaced: it died by itself or was killed from outside, or the pool stopped it at a deadline. */
+export type RestartReason = 'crash' | 'timeout';
 
 export class Pool<Task, Result> extends EventEmitter {
   readonly #options: Required<Omit<PoolOptions<Task, Result>, 'gate'>> & Pick<PoolOptions<Task, Result>, 'gate'>;
@@ -227,6 +232,7 @@ export class Pool<Task, Result> extends EventEmitter {
       tasksDone: 0,
       taskLimit: this.#options.maxTasksPerWorker > 0 ? this.#options.maxTasksPerWorker + jitter : Infinity,
       retiring: false,
+      expired: false,
     };
     this.#slots.add(slot);
     transport.onExit((error) => this.#onExit(slot, error));
@@ -261,7 +267,7 @@ export class Pool<Task, Result> extends EventEmitter {
       return;
     }
     this.#restarts++;
-    this.emit('restart', error);
+    this.emit('restart', error, slot.expired ? 'timeout' : 'crash');
     const backoff = Math.min(5000, this.#startFailures === 0 ? 0 : 100 * 2 ** (this.#startFailures - 1));
     const timer = setTimeout(() => {
       this.#respawns.delete(timer);
@@ -388,7 +394,9 @@ export class Pool<Task, Result> extends EventEmitter {
     const error = errors.timeout(job.started ? 'the job ran past its deadline; its workers were stopped and replaced' : 'the job waited in the queue past its deadline');
     this.#fail(job, error);
     for (const slot of this.#slots) {
-      if (slot.running?.job === job) void slot.transport.kill();
+      if (slot.running?.job !== job) continue;
+      slot.expired = true;
+      void slot.transport.kill();
     }
   }
 }
