@@ -3,14 +3,17 @@
 // - the WebAssembly kernels with asc (AssemblyScript, a dependency);
 // - the TypeScript of src/ and bench/ into dist/ with esbuild (a dependency),
 //   file by file (no bundling: dist/ has the layout of the sources, which the
-//   worker entry points rely on).
+//   worker entry points rely on);
+// - the web page's files, copied from src/web to dist/src/web, beside the
+//   compiled server that reads them (src/paths.ts WEB_DIR; esbuild, like tsc,
+//   writes only what it compiles): copied whenever a file differs.
 // Both tools are dependencies, so a production install (`npm ci --omit=dev`)
 // can build and start. Type checking is separate: `npm run typecheck` (tsc,
 // a dev dependency), which `npm test` runs before the tests.
 // `--force` rebuilds everything (npm run build).
 
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { build } from 'esbuild';
 import { ROOT } from '../paths.js';
@@ -52,4 +55,13 @@ if (force || oldest(outputs) < newest([...sources, join(ROOT, 'package.json')]))
     sourcemap: true,
     logLevel: 'warning',
   });
+}
+
+// a handful of small files: compared whole
+const webSource = join(ROOT, 'src', 'web');
+const webCopy = join(ROOT, 'dist', 'src', 'web');
+const same = (f: string): boolean => existsSync(join(webCopy, f)) && readFileSync(join(webCopy, f)).equals(readFileSync(join(webSource, f)));
+if (force || !readdirSync(webSource).every(same)) {
+  console.error('wasmatrix: copying src/web to dist/src/web');
+  cpSync(webSource, webCopy, { recursive: true });
 }

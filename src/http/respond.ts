@@ -9,6 +9,7 @@ import { problemBody, toClientError } from './problem.js';
 
 const STATUS_LINES: Record<number, string> = {
   200: '200 OK',
+  304: '304 Not Modified',
   400: '400 Bad Request',
   404: '404 Not Found',
   405: '405 Method Not Allowed',
@@ -38,16 +39,34 @@ const PROBLEM_TYPE = 'application/problem+json';
 export function send(ex: Exchange, status: number, contentType: string, body: string | Uint8Array, headers?: Headers): void {
   if (!ex.writable) return;
   if (ex.method === 'HEAD') body = '';
-  const answer = (): void => {
+  ex.bytes = typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
+  answer(ex, status, () => {
     ex.res.writeStatus(statusLine(status)).writeHeader('content-type', contentType);
     if (headers) for (const name in headers) ex.res.writeHeader(name, headers[name]!);
     ex.res.end(body, ex.shouldClose);
-  };
-  ex.bytes = typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
-  // an early answer (the body unread) waits for the body to end: see LINGER_MS in exchange.ts
-  if (ex.bodyUnread) return ex.answerAfterBody(status, answer);
-  ex.res.cork(answer);
+  });
+}
+
+/** Writes an answer now, or, while the request body is unread, after it (a lingering close: see LINGER_MS in exchange.ts); then settles. */
+function answer(ex: Exchange, status: number, write: () => void): void {
+  if (ex.bodyUnread) return ex.answerAfterBody(status, write);
+  ex.res.cork(write);
   ex.settle(status);
+}
+
+/**
+ * 304 Not Modified: the validator and caching headers, no content and no
+ * Content-Length (RFC 9110 15.4.5: it would have to be the full body's length).
+ * This uWS build writes "Content-Length: 0" when it must also close.
+ */
+export function sendNotModified(ex: Exchange, headers: Headers): void {
+  if (!ex.writable) return;
+  answer(ex, 304, () => {
+    ex.res.writeStatus(statusLine(304));
+    for (const name in headers) ex.res.writeHeader(name, headers[name]!);
+    if (ex.shouldClose) ex.res.endWithoutBody(0, true);
+    else ex.res.endWithoutBody();
+  });
 }
 
 export function sendJson(ex: Exchange, body: string): void {

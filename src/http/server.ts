@@ -13,7 +13,9 @@ import type { InflightBudget } from './inflight-budget.js';
 import type { JobRunner } from './job-runner.js';
 import type { Logger } from './logger.js';
 import { postAdd, randomJob, type MatrixRouteContext } from './matrix-routes.js';
+import { prefersHtml } from './negotiate.js';
 import { JSON_TYPE, send, sendError } from './respond.js';
+import { WebPage, catalogue, type Conditional } from './web-page.js';
 
 export interface ServerContext {
   name: string;
@@ -42,12 +44,19 @@ const ROUTES: Record<string, string[]> = {
   '/add': ['GET', 'POST'],
   '/healthz': ['GET', 'HEAD'],
   '/metrics': ['GET'],
+  '/favicon.ico': ['GET', 'HEAD'],
 };
+
+const TEXT_TYPE = 'text/plain; charset=utf-8';
+
+/** The headers that pick a representation of / and /favicon.ico (read while req is valid). */
+const conditional = (req: HttpRequest): Conditional => ({ acceptEncoding: req.getHeader('accept-encoding'), ifNoneMatch: req.getHeader('if-none-match') });
 
 export class HttpServer implements ExchangeHooks {
   readonly #ctx: ServerContext;
   readonly #matrix: MatrixRouteContext;
   readonly #app: TemplatedApp;
+  readonly #web: WebPage;
   #listenSocket: us_listen_socket | undefined;
   #inFlight = 0;
   #draining = false;
@@ -61,6 +70,7 @@ export class HttpServer implements ExchangeHooks {
       maxBody: ctx.maxBody,
       timeout: ctx.timeout,
     };
+    this.#web = new WebPage(catalogue({ ...ctx, routes: ROUTES, maxWorkers: (mode) => ctx.runner.maxWorkers(mode) }));
     this.#app = this.#routes(uWS.App());
   }
 
@@ -79,16 +89,18 @@ export class HttpServer implements ExchangeHooks {
   #routes(app: TemplatedApp): TemplatedApp {
     const m = this.#matrix;
     app
-      .get('/', this.#handle('/', (ex) => send(ex, 200, 'text/plain; charset=utf-8', this.#index())))
+      .get('/', this.#handle('/', (ex, req) => this.#root(ex, req)))
       .get('/threading', this.#handle('/threading', (ex) => randomJob(m, ex, 'threads')))
       .get('/multiprocessing', this.#handle('/multiprocessing', (ex) => randomJob(m, ex, 'processes')))
       .get('/add', this.#handle('/add', (ex) => randomJob(m, ex, undefined)))
       .post('/add', this.#handle('/add', (ex, req) => postAdd(m, ex, req.getHeader('content-type'), contentLengthHeader(req))))
       .get('/healthz', this.#handle('/healthz', (ex) => this.#health(ex)))
       .get('/metrics', this.#handle('/metrics', (ex) => this.#metrics(ex)))
-      // HEAD where it is cheap (health checks use it): the GET answer without its content
-      .head('/', this.#handle('/', (ex) => send(ex, 200, 'text/plain; charset=utf-8', '')))
-      .head('/healthz', this.#handle('/healthz', (ex) => this.#health(ex)));
+      .get('/favicon.ico', this.#handle('/favicon.ico', (ex, req) => this.#web.favicon.serve(ex, conditional(req))))
+      // HEAD where it is cheap (health checks use it): the GET answer without its content (send() drops it)
+      .head('/', this.#handle('/', (ex, req) => this.#root(ex, req)))
+      .head('/healthz', this.#handle('/healthz', (ex) => this.#health(ex)))
+      .head('/favicon.ico', this.#handle('/favicon.ico', (ex, req) => this.#web.favicon.serve(ex, conditional(req))));
     for (const [path, allow] of Object.entries(ROUTES)) {
       app.any(path, this.#handle(path, (ex) => {
         throw errors.methodNotAllowed(`${path} answers ${allow.join(', ')}, not ${ex.method}`, { allow });
@@ -147,6 +159,12 @@ export class HttpServer implements ExchangeHooks {
   async #metrics(ex: Exchange): Promise<void> {
     const text = await this.#ctx.metricsText();
     send(ex, 200, 'text/plain; version=0.0.4; charset=utf-8', text);
+  }
+
+  /** GET and HEAD /: the web page for a browser (Accept: text/html), the plain-text index for anyone else. */
+  #root(ex: Exchange, req: HttpRequest): void {
+    if (prefersHtml(req.getHeader('accept'))) return this.#web.page.serve(ex, conditional(req));
+    send(ex, 200, TEXT_TYPE, this.#index(), { vary: 'Accept' });
   }
 
   #index(): string {
