@@ -384,6 +384,19 @@ async function task(name, work) {
   }
 }
 
+/**
+ * Lets the browser paint what the last run changed before the next request
+ * starts, so its rendering does not compete with the job it times (the server
+ * may share the machine). Nothing paints in a hidden tab: no wait there.
+ */
+function painted() {
+  if (document.hidden) return Promise.resolve();
+  return new Promise((resolve) => {
+    requestAnimationFrame(() => setTimeout(resolve, 0));
+    setTimeout(resolve, 100); // the tab may be hidden meanwhile (no frame comes then)
+  });
+}
+
 function newResults(job, answer) {
   results = new Map();
   caption = describe(job, answer);
@@ -416,6 +429,7 @@ async function compareAll(signal) {
       record(mode, r);
       renderTable();
       progress(++done, total);
+      await painted();
     }
   }
   say(`Compared ${CAT.modes.length} modes, best of ${reps}.`);
@@ -440,6 +454,7 @@ async function measureSpeedup(signal) {
         t[w - 1] = { kernel: Math.min(prev?.kernel ?? Infinity, r.execution_time_sec), wall: Math.min(prev?.wall ?? Infinity, r.wall) };
         renderSpeedup();
         progress(++done, total);
+        await painted();
       }
     }
   }
@@ -467,6 +482,7 @@ async function sweepSizesTask(signal) {
       }
     }
     renderSweep();
+    await painted();
   }
   say(`Swept n = ${sizes[0]} to ${sizes[sizes.length - 1]}, best of ${reps}.`);
 }
