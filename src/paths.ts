@@ -20,8 +20,8 @@ export const ROOT = findRoot(dirname(fileURLToPath(import.meta.url)));
 export const BUILD_DIR = join(ROOT, 'build');
 /**
  * The web page's files (HTML, CSS, browser JS, icon), beside the running code:
- * src/web under tsx, dist/src/web compiled (the build copies them there: tsc
- * copies only what it compiles), so a copy of dist/ alone serves the page.
+ * src/web under tsx, dist/src/web compiled (ensure-built copies them there: esbuild
+ * writes only what it compiles), so a copy of dist/ alone serves the page.
  */
 export const WEB_DIR = join(dirname(fileURLToPath(import.meta.url)), 'web');
 /** True when running the TypeScript sources through tsx rather than compiled dist/. */

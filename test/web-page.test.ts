@@ -153,7 +153,7 @@ test('a copy of the built server without src/ serves the same page (a production
   try {
     for (const part of ['dist/src', 'build', 'config', 'package.json']) cpSync(join(ROOT, part), join(dir, part), { recursive: true });
     symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
-    const copy = await startServer(['--max-n', '3000'], {}, dir);
+    const copy = await startServer(['--max-n', '3000'], {}, { root: dir });
     try {
       const page = await fetch(`${copy.url}/`, { headers: { accept: BROWSER } });
       assert.is(page.status, 200);
