@@ -1,5 +1,6 @@
 // The access log: one line per request (time, client, method, path with query,
-// status, bytes, duration in microseconds, mode, workers), buffered and written
+// status, bytes, duration in microseconds, mode, workers, and for a request
+// that got no answer, reason= why: see Unanswered in exchange.ts), buffered and written
 // in batches so a busy server does not make one syscall per request. Each HTTP
 // thread has its own writer; lines never interleave because each batch is one
 // write() to a file opened for appending (O_APPEND).
@@ -24,7 +25,8 @@ export class AccessLog {
   }
 
   record(ex: Exchange): void {
-    this.#buffer += `${new Date().toISOString()} ${ex.client} ${ex.method} ${ex.url} ${ex.status} ${ex.bytes} ${ex.micros()}us mode=${ex.mode} workers=${ex.workers}\n`;
+    const reason = ex.unanswered ? ` reason=${ex.unanswered}` : '';
+    this.#buffer += `${new Date().toISOString()} ${ex.client} ${ex.method} ${ex.url} ${ex.statusLabel} ${ex.bytes} ${ex.micros()}us mode=${ex.mode} workers=${ex.workers}${reason}\n`;
     if (this.#buffer.length >= FLUSH_BYTES) this.#flush();
     else this.#timer ??= setTimeout(() => this.#flush(), FLUSH_MS).unref();
   }

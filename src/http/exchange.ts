@@ -7,6 +7,7 @@ import { performance } from 'node:perf_hooks';
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 import { errors, type WasmatrixError } from '../errors.js';
 import { Reservation, type InflightBudget } from './inflight-budget.js';
+import { loopTurn } from './loop-turn.js';
 
 /**
  * Lingering close (like nginx's lingering_close): an answer sent with close
@@ -27,11 +28,26 @@ export const LINGER_BYTES = 64 * 1024 * 1024;
 
 type BodyListener = (chunk: ArrayBuffer, isLast: boolean) => void;
 
+/**
+ * Why a request got no answer (its connection closed first):
+ * - client_closed: the client closed the connection (status 499);
+ * - pipelined: uWS closed it because another request arrived on it, in the same
+ *   read as this one (or as its last body bytes), while this one was unanswered
+ *   (status 000; uWS 20.30 does this and never shows us the request behind);
+ * - shutdown: the server closed it at the end of the graceful timeout (status 000).
+ * How "the same read" is known: see loop-turn.ts. A request pipelined in a later
+ * read than the pending one cannot be told from a client's close (uWS closes
+ * before any callback we could observe), so it counts as client_closed.
+ */
+export type Unanswered = 'client_closed' | 'pipelined' | 'shutdown';
+
 export interface ExchangeHooks {
   /** Called exactly once: after the last byte was handed to uWS, or when the client aborted. */
   finished(exchange: Exchange): void;
   /** True once the server drains: every answer then closes its connection. */
   readonly draining: boolean;
+  /** True once the server closes every connection (the graceful timeout ran out). */
+  readonly closing: boolean;
   /** The memory cap of all in-flight requests (--max-inflight-bytes). */
   readonly budget: InflightBudget;
 }
@@ -49,6 +65,8 @@ export class Exchange {
   /** Set once the response was fully written, or the client went away. */
   settled = false;
   aborted = false;
+  /** Set when the connection closed before the answer: status is then 499 or 0. */
+  unanswered: Unanswered | undefined;
   status = 0;
   bytes = 0;
   mode = '-';
@@ -67,6 +85,8 @@ export class Exchange {
   #bodyListener: BodyListener | undefined;
   #lingerTimers: NodeJS.Timeout[] = [];
   #lingering = false;
+  /** The loop turn of the last read that brought bytes of this request (its head, or a body chunk). */
+  #readTurn = loopTurn();
 
   constructor(res: HttpResponse, req: HttpRequest, route: string, hooks: ExchangeHooks, wantClient: boolean) {
     this.res = res;
@@ -84,10 +104,11 @@ export class Exchange {
     if (length !== '' || chunked) this.#receive(length !== '0' || chunked);
     res.onAborted(() => {
       this.aborted = true;
+      this.unanswered = this.#hooks.closing ? 'shutdown' : this.#readTurn === loopTurn() ? 'pipelined' : 'client_closed';
       for (const t of this.#lingerTimers) clearTimeout(t);
       this.#controller?.abort();
       this.#onAbort?.();
-      this.settle(499);
+      this.settle(this.unanswered === 'client_closed' ? 499 : 0);
     });
   }
 
@@ -116,6 +137,7 @@ export class Exchange {
     this.#receiving = true;
     this.#bodyPending = pending;
     this.res.onData((chunk, isLast) => {
+      this.#readTurn = loopTurn();
       if (isLast) this.#bodyPending = false;
       this.#bodyListener?.(chunk, isLast);
     });
@@ -182,6 +204,11 @@ export class Exchange {
     this.#reservation.releaseAll();
     if (!this.status) this.status = status;
     this.#hooks.finished(this);
+  }
+
+  /** The status as the access log and metrics show it: three digits, 000 for no answer at all. */
+  get statusLabel(): string {
+    return String(this.status).padStart(3, '0');
   }
 
   /** Microseconds since the request arrived. */

@@ -60,6 +60,7 @@ export class HttpServer implements ExchangeHooks {
   #listenSocket: us_listen_socket | undefined;
   #inFlight = 0;
   #draining = false;
+  #closing = false;
   #idleWaiters: (() => void)[] = [];
 
   constructor(ctx: ServerContext) {
@@ -76,6 +77,10 @@ export class HttpServer implements ExchangeHooks {
 
   get draining(): boolean {
     return this.#draining;
+  }
+
+  get closing(): boolean {
+    return this.#closing;
   }
 
   get budget(): InflightBudget {
@@ -146,7 +151,7 @@ export class HttpServer implements ExchangeHooks {
     this.#inFlight--;
     const { metrics, accessLog } = this.#ctx;
     metrics.inFlight.dec();
-    metrics.record({ route: ex.route, mode: ex.mode, dtype: ex.dtype, status: ex.status, seconds: ex.micros() / 1e6, kernelSeconds: ex.kernelSeconds });
+    metrics.record({ route: ex.route, mode: ex.mode, dtype: ex.dtype, status: ex.statusLabel, unanswered: ex.unanswered, seconds: ex.micros() / 1e6, kernelSeconds: ex.kernelSeconds });
     accessLog?.record(ex);
     if (this.#inFlight === 0 && this.#idleWaiters.length > 0) for (const w of this.#idleWaiters.splice(0)) w();
   }
@@ -214,9 +219,10 @@ export class HttpServer implements ExchangeHooks {
     });
   }
 
-  /** Closes every connection (idle keep-alive ones included). */
+  /** Closes every connection (idle keep-alive ones included); requests still unanswered are recorded as dropped by the shutdown. */
   close(): void {
     this.drain();
+    this.#closing = true;
     (this.#app as TemplatedApp & { close(): void }).close();
   }
 }

@@ -17,7 +17,10 @@ export interface RequestRecord {
   route: string;
   mode: string;
   dtype: string;
-  status: number;
+  /** Three digits; 000: no answer was sent (see `unanswered`). */
+  status: string;
+  /** Why no answer was sent, when none was: client_closed (status 499), pipelined, shutdown. */
+  unanswered: string | undefined;
   seconds: number;
   /** Kernel seconds, or < 0 when no job ran. */
   kernelSeconds: number;
@@ -27,8 +30,14 @@ export class HttpMetrics {
   readonly registry = new Registry();
   readonly #requests = new Counter({
     name: 'wasmatrix_http_requests_total',
-    help: 'HTTP requests answered (or abandoned by the client: status 499), by route, mode and status',
+    help: 'HTTP requests by route, mode and status; 499: the client closed the connection first, 000: no answer was sent (wasmatrix_http_unanswered_requests_total says why)',
     labelNames: ['route', 'mode', 'status'] as const,
+    registers: [this.registry],
+  });
+  readonly #unanswered = new Counter({
+    name: 'wasmatrix_http_unanswered_requests_total',
+    help: 'Requests whose connection closed before their answer, by route and reason: client_closed (the client closed it; status 499), pipelined (uWS closed it because another request arrived behind this unanswered one; status 000; the requests behind were never seen), shutdown (closed at the end of the graceful timeout; status 000)',
+    labelNames: ['route', 'reason'] as const,
     registers: [this.registry],
   });
   readonly #requestSeconds = new Histogram({
@@ -56,8 +65,9 @@ export class HttpMetrics {
   record(r: RequestRecord): void {
     const key = `${r.route}\0${r.mode}\0${r.status}`;
     let child = this.#children.get(key);
-    if (!child) this.#children.set(key, (child = this.#requests.labels(r.route, r.mode, String(r.status))));
+    if (!child) this.#children.set(key, (child = this.#requests.labels(r.route, r.mode, r.status)));
     child.inc();
+    if (r.unanswered) this.#unanswered.labels(r.route, r.unanswered).inc();
     this.#requestSeconds.labels(r.route).observe(r.seconds);
     if (r.kernelSeconds >= 0) this.#kernelSeconds.labels(r.mode, r.dtype).observe(r.kernelSeconds);
   }
