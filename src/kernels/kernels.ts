@@ -21,6 +21,15 @@ export interface Kernels {
   randomBinary(op: Op, dtype: Dtype, out: number, cols: number, firstRow: number, rows: number, seed: number): number;
   /** Checksum terms of `words` 32-bit words at ptr, the first being word number firstWord; unsigned. */
   checksum(ptr: number, words: number, firstWord: number): number;
+  /**
+   * Rows firstRow..firstRow+rows of C = A x B (see matmul.ts): a and c are byte
+   * offsets of the band's first row of A (k values a row) and of C (n values a
+   * row), b of all of B (k x n), scratch of matmulScratchBytes(dtype, k, n)
+   * bytes. Returns the band's checksum part (unsigned).
+   */
+  matmul(dtype: Dtype, a: number, b: number, c: number, scratch: number, rows: number, k: number, n: number, firstRow: number): number;
+  /** The same band with A and B drawn from the generator (matrices 0 and 1 of `seed`), never stored whole. */
+  randomMatmul(dtype: Dtype, c: number, scratch: number, rows: number, k: number, n: number, firstRow: number, seed: number): number;
 }
 
 /** 32-bit words per element. */

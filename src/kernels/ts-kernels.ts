@@ -4,8 +4,9 @@
 // counted loops, Math.imul for 32-bit products, no per-element allocation.
 
 import type { Dtype, Op } from './dtype.js';
-import { GOLDEN, mix32, rowKey } from './generator.js';
+import { fillRow, GOLDEN, mix32, rowKey } from './generator.js';
 import type { Kernels } from './kernels.js';
+import { matmulBandTs, randomMatmulBandTs } from './ts-matmul.js';
 
 type Views = { i32: Int32Array; f32: Float32Array; f64: Float64Array; u32: Uint32Array };
 type MatrixView = Int32Array | Float32Array | Float64Array;
@@ -80,12 +81,9 @@ export class TsKernels implements Kernels {
 
   fill(dtype: Dtype, ptr: number, cols: number, firstRow: number, rows: number, seed: number, matrix: number): void {
     const v = this.#v();
-    for (let r = 0; r < rows; r++) {
-      const key = rowKey(seed, matrix, firstRow + r);
-      if (dtype === 'int32') fillInt32(v.i32, (ptr >>> 2) + r * cols, cols, key);
-      else if (dtype === 'float32') fillFloat32(v.f32, (ptr >>> 2) + r * cols, cols, key);
-      else fillFloat64(v.f64, (ptr >>> 3) + r * cols, cols, key);
-    }
+    const arr = dtype === 'int32' ? v.i32 : dtype === 'float32' ? v.f32 : v.f64;
+    const at = ptr >>> (dtype === 'float64' ? 3 : 2);
+    for (let r = 0; r < rows; r++) fillRow(dtype, arr, at + r * cols, cols, rowKey(seed, matrix, firstRow + r), 0);
   }
 
   randomBinary(op: Op, dtype: Dtype, out: number, cols: number, firstRow: number, rows: number, seed: number): number {
@@ -101,6 +99,24 @@ export class TsKernels implements Kernels {
       sum = (sum + loop(arr, v.u32, at, cols, rowKey(seed, 0, row), rowKey(seed, 1, row), row * cols * wordsPerValue)) | 0;
     }
     return sum >>> 0;
+  }
+
+  matmul(dtype: Dtype, a: number, b: number, c: number, _scratch: number, rows: number, k: number, n: number, firstRow: number): number {
+    const shift = dtype === 'float64' ? 3 : 2;
+    matmulBandTs(dtype, { arr: this.#typed(dtype), u32: this.#v().u32 }, a >>> shift, b >>> shift, c >>> shift, { rows, k, n, firstRow });
+    return this.#bandChecksum(dtype, c, rows, n, firstRow);
+  }
+
+  randomMatmul(dtype: Dtype, c: number, scratch: number, rows: number, k: number, n: number, firstRow: number, seed: number): number {
+    const shift = dtype === 'float64' ? 3 : 2;
+    randomMatmulBandTs(dtype, { arr: this.#typed(dtype), u32: this.#v().u32 }, c >>> shift, scratch >>> shift, { rows, k, n, firstRow }, seed);
+    return this.#bandChecksum(dtype, c, rows, n, firstRow);
+  }
+
+  /** The checksum part of a band of `rows` rows of n values from firstRow, at byte offset c. */
+  #bandChecksum(dtype: Dtype, c: number, rows: number, n: number, firstRow: number): number {
+    const words = dtype === 'float64' ? 2 : 1;
+    return this.checksum(c, rows * n * words, firstRow * n * words);
   }
 
   checksum(ptr: number, words: number, firstWord: number): number {
@@ -158,31 +174,3 @@ function compileRandomLoop(op: Op, dtype: Dtype): RandomLoop {
 }
 
 const randomLoopFor = perOpAndDtype(compileRandomLoop);
-
-// One row of each dtype. The counter advances by GOLDEN per word (a Weyl
-// sequence), exactly as the SIMD kernel's lanes do.
-function fillInt32(out: Int32Array, at: number, cols: number, key: number): void {
-  let ctr = key | 0;
-  for (let c = 0; c < cols; c++) {
-    out[at + c] = Math.imul(mix32(ctr) >>> 8, 100) >>> 24;
-    ctr = (ctr + GOLDEN) | 0;
-  }
-}
-
-function fillFloat32(out: Float32Array, at: number, cols: number, key: number): void {
-  let ctr = key | 0;
-  for (let c = 0; c < cols; c++) {
-    out[at + c] = (mix32(ctr) >>> 8) * 5.9604644775390625e-8;
-    ctr = (ctr + GOLDEN) | 0;
-  }
-}
-
-function fillFloat64(out: Float64Array, at: number, cols: number, key: number): void {
-  let ctr = key | 0;
-  for (let c = 0; c < cols; c++) {
-    const hi = mix32(ctr) >>> 0;
-    const lo = mix32((ctr + GOLDEN) | 0) >>> 11;
-    out[at + c] = (hi * 2097152 + lo) * 1.1102230246251565e-16;
-    ctr = (ctr + GOLDEN + GOLDEN) | 0;
-  }
-}

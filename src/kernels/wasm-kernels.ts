@@ -45,12 +45,15 @@ interface KernelExports {
   checksum(ptr: number, words: number, firstWord: number): number;
   rowKey(seed: number, matrix: number, row: number): number;
   simd(): number;
+  matmul_scratch_bytes(elementBytes: number, k: number, n: number): number;
   [name: string]: (...args: number[]) => number | void;
 }
 
 type BinaryFn = (a: number, b: number, out: number, count: number) => void;
 type RandomBinaryFn = (out: number, cols: number, firstRow: number, rows: number, seed: number) => number;
 type FillFn = (ptr: number, cols: number, firstRow: number, rows: number, seed: number, matrix: number) => void;
+type MatmulFn = (a: number, b: number, c: number, scratch: number, rows: number, k: number, n: number, firstRow: number) => number;
+type RandomMatmulFn = (c: number, scratch: number, rows: number, k: number, n: number, firstRow: number, seed: number) => number;
 const SUFFIX: Record<Dtype, string> = { int32: 'i32', float32: 'f32', float64: 'f64' };
 
 export class WasmKernels implements Kernels {
@@ -61,6 +64,8 @@ export class WasmKernels implements Kernels {
   readonly #binary: Record<string, BinaryFn> = {};
   readonly #fill: Record<string, FillFn> = {};
   readonly #randomBinary: Record<string, RandomBinaryFn> = {};
+  readonly #matmul = {} as Record<Dtype, MatmulFn>;
+  readonly #randomMatmul = {} as Record<Dtype, RandomMatmulFn>;
 
   constructor(module: WebAssembly.Module, memory: WebAssembly.Memory) {
     this.memory = memory;
@@ -73,6 +78,8 @@ export class WasmKernels implements Kernels {
         this.#randomBinary[`${op}:${dtype}`] = this.#exports[`random_${op}_${SUFFIX[dtype]}`] as RandomBinaryFn;
       }
       this.#fill[dtype] = this.#exports[`fill_${SUFFIX[dtype]}`] as FillFn;
+      this.#matmul[dtype] = this.#exports[`matmul_${SUFFIX[dtype]}`] as MatmulFn;
+      this.#randomMatmul[dtype] = this.#exports[`random_matmul_${SUFFIX[dtype]}`] as RandomMatmulFn;
     }
   }
 
@@ -90,6 +97,19 @@ export class WasmKernels implements Kernels {
 
   checksum(ptr: number, words: number, firstWord: number): number {
     return this.#exports.checksum(ptr, words, firstWord) >>> 0;
+  }
+
+  matmul(dtype: Dtype, a: number, b: number, c: number, scratch: number, rows: number, k: number, n: number, firstRow: number): number {
+    return this.#matmul[dtype](a, b, c, scratch, rows, k, n, firstRow) >>> 0;
+  }
+
+  randomMatmul(dtype: Dtype, c: number, scratch: number, rows: number, k: number, n: number, firstRow: number, seed: number): number {
+    return this.#randomMatmul[dtype](c, scratch, rows, k, n, firstRow, seed) >>> 0;
+  }
+
+  /** The kernel's own scratch size for one matmul band (tests pin matmulScratchBytes to it). */
+  matmulScratchBytes(elementBytes: number, k: number, n: number): number {
+    return this.#exports.matmul_scratch_bytes(elementBytes, k, n) >>> 0;
   }
 
   rowKey(seed: number, matrix: number, row: number): number {
