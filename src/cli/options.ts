@@ -6,8 +6,9 @@
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 
-export const LOG_LEVELS = ['debug', 'info', 'warning', 'error', 'critical'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
+import { LOG_LEVELS, type LogLevel } from '../http/logger.js';
+
+export { LOG_LEVELS, type LogLevel };
 
 export interface ServerConfig {
   host: string;

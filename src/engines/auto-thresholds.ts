@@ -4,11 +4,10 @@
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Dtype } from '../kernels/dtype.js';
 import { ROOT } from '../paths.js';
-import type { KernelKind } from './job.js';
+import { DTYPES, JOB_KINDS, KERNELS, type Dtype, type JobKind, type KernelKind } from '../vocabulary.js';
 
-export type JobKind = 'random' | 'data';
+export type { JobKind };
 export type Thresholds = Record<KernelKind, Record<JobKind, Record<Dtype, number>>>;
 
 export interface ThresholdsFile {
@@ -25,9 +24,9 @@ export function thresholdsPath(): string {
 
 export function loadThresholds(path = thresholdsPath()): Thresholds {
   const file = JSON.parse(readFileSync(path, 'utf8')) as ThresholdsFile;
-  for (const kernel of ['wasm', 'ts'] as const)
-    for (const kind of ['random', 'data'] as const)
-      for (const dtype of ['int32', 'float32', 'float64'] as const) {
+  for (const kernel of KERNELS)
+    for (const kind of JOB_KINDS)
+      for (const dtype of DTYPES) {
         const v = file.thresholds?.[kernel]?.[kind]?.[dtype];
         if (typeof v !== 'number' || !(v >= 0)) throw new Error(`${path}: thresholds.${kernel}.${kind}.${dtype} must be a number >= 0`);
       }

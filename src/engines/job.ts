@@ -1,16 +1,10 @@
 // The contract between callers (HTTP, benchmarks, tests) and the execution
 // engines: what a job is, what it returns, what every engine offers.
 
-import type { Dtype, MatrixArray, Op } from '../kernels/dtype.js';
+import type { MatrixArray } from '../kernels/dtype.js';
+import type { ConcreteMode, Dtype, KernelKind, Mode, Op } from '../vocabulary.js';
 
-export const MODES = ['ts', 'wasm', 'threads', 'processes', 'auto'] as const;
-export type Mode = (typeof MODES)[number];
-/** A mode that runs a job itself (auto only picks one of these). */
-export type ConcreteMode = Exclude<Mode, 'auto'>;
-
-export const KERNELS = ['wasm', 'ts'] as const;
-/** Which implementation of the kernels runs: AssemblyScript/WASM or the pure-TS baseline. */
-export type KernelKind = (typeof KERNELS)[number];
+export { KERNELS, MODES, type ConcreteMode, type KernelKind, type Mode } from '../vocabulary.js';
 
 /** Random A and B drawn from the generator (the lab's job), or caller data. */
 export type JobSource =

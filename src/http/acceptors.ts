@@ -14,13 +14,24 @@ import { WasmatrixError, errors, isWasmatrixError, type ProblemFields } from '..
 import type { JobResult, JobSpec, Mode } from '../engines/job.js';
 import type { MetricsJson } from '../metrics/metrics.js';
 import { threadEntry } from '../paths.js';
-import type { ServerConfig } from '../cli/options.js';
 import type { JobRunner } from './job-runner.js';
-import type { Logger } from './logger.js';
+import type { LogLevel, Logger } from './logger.js';
+
+/** The settings of the HTTP layer an acceptor thread needs (the CLI's ServerConfig has them). */
+export interface HttpSettings {
+  host: string;
+  maxN: number;
+  maxBody: number;
+  /** Seconds; 0: none. */
+  timeout: number;
+  maxInflightBytes: number;
+  accessLog: string | null;
+  logLevel: LogLevel;
+}
 
 /** What an acceptor thread starts with. */
 export interface AcceptorData {
-  config: ServerConfig;
+  config: HttpSettings;
   /** The port the main thread actually listens on (resolves port 0). */
   port: number;
   maxWorkers: Record<Mode, number>;

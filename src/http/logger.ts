@@ -3,7 +3,9 @@
 // the thread.
 
 import { threadId } from 'node:worker_threads';
-import type { LogLevel } from '../cli/options.js';
+
+export const LOG_LEVELS = ['debug', 'info', 'warning', 'error', 'critical'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warning: 30, error: 40, critical: 50 };
 

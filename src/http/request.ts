@@ -4,8 +4,7 @@
 // rounded, clamped or coerced.
 
 import { errors } from '../errors.js';
-import { DTYPES, type Dtype } from '../kernels/dtype.js';
-import { KERNELS, MODES, type KernelKind, type Mode } from '../engines/job.js';
+import { DTYPES, KERNELS, MODES, type Dtype, type KernelKind, type Mode } from '../vocabulary.js';
 
 export interface RequestLimits {
   /** Largest rows or cols (--max-n). */

@@ -1,10 +1,9 @@
-// Element types and operations, and the small tables that map one to the other.
+// Element types and the small tables that map a dtype to its typed array and
+// size (the lists themselves are in src/vocabulary.ts).
 
-export const DTYPES = ['int32', 'float32', 'float64'] as const;
-export type Dtype = (typeof DTYPES)[number];
+import type { Dtype } from '../vocabulary.js';
 
-export const OPS = ['add', 'sub', 'mul'] as const;
-export type Op = (typeof OPS)[number];
+export { DTYPES, ELEMENTWISE_OPS, OPS, isDtype, isOp, type Dtype, type ElementwiseOp, type Op } from '../vocabulary.js';
 
 export type TypedArrayOf<D extends Dtype> = D extends 'int32'
   ? Int32Array
@@ -19,13 +18,6 @@ export const ELEMENT_BYTES: Record<Dtype, number> = { int32: 4, float32: 4, floa
 export const ARRAY_OF: {
   [D in Dtype]: { new (buffer: ArrayBufferLike, byteOffset?: number, length?: number): TypedArrayOf<D>; new (length: number): TypedArrayOf<D> };
 } = { int32: Int32Array, float32: Float32Array, float64: Float64Array };
-
-export function isDtype(s: string): s is Dtype {
-  return (DTYPES as readonly string[]).includes(s);
-}
-export function isOp(s: string): s is Op {
-  return (OPS as readonly string[]).includes(s);
-}
 
 /** A view of `length` elements of `dtype` at `byteOffset` of `buffer` (no copy). */
 export function viewOf(dtype: Dtype, buffer: ArrayBufferLike, byteOffset: number, length: number): MatrixArray {

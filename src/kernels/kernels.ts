@@ -3,14 +3,13 @@
 // and workers only see this interface, so `kernel: 'ts' | 'wasm'` swaps the
 // implementation inside any mode.
 
-import type { KernelKind } from '../engines/job.js';
-import type { Dtype, Op } from './dtype.js';
+import type { Dtype, ElementwiseOp, KernelKind } from '../vocabulary.js';
 
 export interface Kernels {
   readonly kind: KernelKind;
   readonly memory: WebAssembly.Memory;
   /** out[i] = a[i] op b[i] for `count` elements; a, b, out are byte offsets. */
-  binary(op: Op, dtype: Dtype, a: number, b: number, out: number, count: number): void;
+  binary(op: ElementwiseOp, dtype: Dtype, a: number, b: number, out: number, count: number): void;
   /** Writes `rows` generator rows firstRow.. of `matrix` (0 = A, 1 = B), `cols` values each, at byte offset ptr. */
   fill(dtype: Dtype, ptr: number, cols: number, firstRow: number, rows: number, seed: number, matrix: number): void;
   /**
@@ -18,7 +17,7 @@ export interface Kernels {
    * matrix A) op (generator matrix B) at byte offset out, without storing A or
    * B, and returns their checksum part (unsigned).
    */
-  randomBinary(op: Op, dtype: Dtype, out: number, cols: number, firstRow: number, rows: number, seed: number): number;
+  randomBinary(op: ElementwiseOp, dtype: Dtype, out: number, cols: number, firstRow: number, rows: number, seed: number): number;
   /** Checksum terms of `words` 32-bit words at ptr, the first being word number firstWord; unsigned. */
   checksum(ptr: number, words: number, firstWord: number): number;
   /**
@@ -37,7 +36,7 @@ export const WORDS_PER_ELEMENT: Record<Dtype, number> = { int32: 1, float32: 1, 
 
 /** One band of rows of one job, as a worker (or the calling thread) runs it. */
 export interface Band {
-  op: Op;
+  op: ElementwiseOp;
   dtype: Dtype;
   cols: number;
   /** First row of the band in the whole matrix (the generator and checksum need it). */

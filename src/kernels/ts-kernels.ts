@@ -3,7 +3,7 @@
 // written as a strong TypeScript developer would: typed-array views, tight
 // counted loops, Math.imul for 32-bit products, no per-element allocation.
 
-import type { Dtype, Op } from './dtype.js';
+import type { Dtype, ElementwiseOp } from '../vocabulary.js';
 import { fillRow, GOLDEN, mix32, rowKey } from './generator.js';
 import type { Kernels } from './kernels.js';
 import { matmulBandTs, randomMatmulBandTs } from './ts-matmul.js';
@@ -18,18 +18,18 @@ type BinaryLoop = (x: MatrixView, y: MatrixView, out: MatrixView, n: number) => 
 // complement; storing into a Float32Array rounds to float32 (exactly as an f32
 // operation would: double rounding is innocuous for +, -, *). int32 products
 // need Math.imul because a double product loses the low bits.
-const EXPRESSION: Record<Op, (dtype: Dtype) => string> = {
+const EXPRESSION: Record<ElementwiseOp, (dtype: Dtype) => string> = {
   add: () => 'x[i] + y[i]',
   sub: () => 'x[i] - y[i]',
   mul: (dtype) => (dtype === 'int32' ? 'Math.imul(x[i], y[i])' : 'x[i] * y[i]'),
 };
 
-function compileLoop(op: Op, dtype: Dtype): BinaryLoop {
+function compileLoop(op: ElementwiseOp, dtype: Dtype): BinaryLoop {
   return new Function('x', 'y', 'out', 'n', `for (let i = 0; i < n; i++) out[i] = ${EXPRESSION[op](dtype)};`) as BinaryLoop;
 }
 
 /** Compiles each (op, dtype) loop once, on first use. */
-function perOpAndDtype<L>(compile: (op: Op, dtype: Dtype) => L): (op: Op, dtype: Dtype) => L {
+function perOpAndDtype<L>(compile: (op: ElementwiseOp, dtype: Dtype) => L): (op: ElementwiseOp, dtype: Dtype) => L {
   const loops = new Map<string, L>();
   return (op, dtype) => {
     const key = `${op}:${dtype}`;
@@ -71,7 +71,7 @@ export class TsKernels implements Kernels {
     return dtype === 'int32' ? v.i32 : dtype === 'float32' ? v.f32 : v.f64;
   }
 
-  binary(op: Op, dtype: Dtype, a: number, b: number, out: number, count: number): void {
+  binary(op: ElementwiseOp, dtype: Dtype, a: number, b: number, out: number, count: number): void {
     // subarrays whose length is the loop bound: V8 drops most bounds checks (measured ~15% faster than offsets)
     const arr = this.#typed(dtype);
     const shift = dtype === 'float64' ? 3 : 2;
@@ -86,7 +86,7 @@ export class TsKernels implements Kernels {
     for (let r = 0; r < rows; r++) fillRow(dtype, arr, at + r * cols, cols, rowKey(seed, matrix, firstRow + r), 0);
   }
 
-  randomBinary(op: Op, dtype: Dtype, out: number, cols: number, firstRow: number, rows: number, seed: number): number {
+  randomBinary(op: ElementwiseOp, dtype: Dtype, out: number, cols: number, firstRow: number, rows: number, seed: number): number {
     const v = this.#v();
     const loop = randomLoopFor(op, dtype);
     const arr = this.#typed(dtype);
@@ -152,7 +152,7 @@ const CHECK: Record<Dtype, string> = {
     'sum = (sum + Math.imul(u32[2 * i], weight) + Math.imul(u32[2 * i + 1], (weight + 2) | 0)) | 0; weight = (weight + 4) | 0;',
 };
 
-function compileRandomLoop(op: Op, dtype: Dtype): RandomLoop {
+function compileRandomLoop(op: ElementwiseOp, dtype: Dtype): RandomLoop {
   const step = dtype === 'float64' ? '(GOLDEN + GOLDEN) | 0' : 'GOLDEN';
   const value = EXPRESSION[op](dtype).replaceAll('x[i]', 'a').replaceAll('y[i]', 'b');
   const body = `

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BUILD_DIR } from '../paths.js';
-import type { Dtype, Op } from './dtype.js';
+import { DTYPES, ELEMENTWISE_OPS, type Dtype, type ElementwiseOp } from '../vocabulary.js';
 import type { Kernels } from './kernels.js';
 
 export const SIMD_WASM = join(BUILD_DIR, 'wasmatrix.wasm');
@@ -72,18 +72,25 @@ export class WasmKernels implements Kernels {
     const instance = new WebAssembly.Instance(module, { env: { memory } });
     this.#exports = instance.exports as unknown as KernelExports;
     this.simd = this.#exports.simd() === 1;
-    for (const dtype of Object.keys(SUFFIX) as Dtype[]) {
-      for (const op of ['add', 'sub', 'mul'] as Op[]) {
-        this.#binary[`${op}:${dtype}`] = this.#exports[`${op}_${SUFFIX[dtype]}`] as BinaryFn;
-        this.#randomBinary[`${op}:${dtype}`] = this.#exports[`random_${op}_${SUFFIX[dtype]}`] as RandomBinaryFn;
+    for (const dtype of DTYPES) {
+      for (const op of ELEMENTWISE_OPS) {
+        this.#binary[`${op}:${dtype}`] = this.#export<BinaryFn>(`${op}_${SUFFIX[dtype]}`);
+        this.#randomBinary[`${op}:${dtype}`] = this.#export<RandomBinaryFn>(`random_${op}_${SUFFIX[dtype]}`);
       }
-      this.#fill[dtype] = this.#exports[`fill_${SUFFIX[dtype]}`] as FillFn;
-      this.#matmul[dtype] = this.#exports[`matmul_${SUFFIX[dtype]}`] as MatmulFn;
-      this.#randomMatmul[dtype] = this.#exports[`random_matmul_${SUFFIX[dtype]}`] as RandomMatmulFn;
+      this.#fill[dtype] = this.#export<FillFn>(`fill_${SUFFIX[dtype]}`);
+      this.#matmul[dtype] = this.#export<MatmulFn>(`matmul_${SUFFIX[dtype]}`);
+      this.#randomMatmul[dtype] = this.#export<RandomMatmulFn>(`random_matmul_${SUFFIX[dtype]}`);
     }
   }
 
-  binary(op: Op, dtype: Dtype, a: number, b: number, out: number, count: number): void {
+  /** An export the kernel lists promise: a missing one is a build that does not match them. */
+  #export<F>(name: string): F {
+    const f = this.#exports[name];
+    if (typeof f !== 'function') throw new Error(`the WebAssembly kernels have no export ${name}: rebuild them (npm run asbuild)`);
+    return f as F;
+  }
+
+  binary(op: ElementwiseOp, dtype: Dtype, a: number, b: number, out: number, count: number): void {
     this.#binary[`${op}:${dtype}`]!(a, b, out, count);
   }
 
@@ -91,7 +98,7 @@ export class WasmKernels implements Kernels {
     this.#fill[dtype]!(ptr, cols, firstRow, rows, seed, matrix);
   }
 
-  randomBinary(op: Op, dtype: Dtype, out: number, cols: number, firstRow: number, rows: number, seed: number): number {
+  randomBinary(op: ElementwiseOp, dtype: Dtype, out: number, cols: number, firstRow: number, rows: number, seed: number): number {
     return this.#randomBinary[`${op}:${dtype}`]!(out, cols, firstRow, rows, seed) >>> 0;
   }
 

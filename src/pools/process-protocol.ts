@@ -5,7 +5,7 @@
 // the pipe unless the caller needs the full result.
 
 import type { Dtype, MatrixArray, Op } from '../kernels/dtype.js';
-import type { KernelKind } from '../engines/job.js';
+import type { KernelKind } from '../vocabulary.js';
 
 export interface ProcessTask {
   op: Op;

@@ -5,7 +5,7 @@
 import { Worker } from 'node:worker_threads';
 import { threadEntry } from '../paths.js';
 import type { Band } from '../kernels/kernels.js';
-import type { KernelKind } from '../engines/job.js';
+import type { KernelKind } from '../vocabulary.js';
 import { A, B, CODE, COLS, encode, FIRST_ROW, OUT, RESULT, ROWS, SEED, SLOTS, State, STATE, type ThreadWorkerData } from './thread-protocol.js';
 import { WorkerExitError, type Transport } from './transport.js';
 
