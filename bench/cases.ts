@@ -16,10 +16,11 @@
 
 import { randomInt } from 'node:crypto';
 import type { Engines } from '../src/engines/index.js';
-import { placeJob, type PlacedJob } from '../src/engines/job-layout.js';
+import { placeJob } from '../src/engines/job-layout.js';
+import { operation } from '../src/ops/index.js';
 import type { JobSpec, KernelKind, Mode } from '../src/engines/job.js';
 import { ARRAY_OF, type Dtype, type MatrixArray } from '../src/kernels/dtype.js';
-import { runBand, type Kernels } from '../src/kernels/kernels.js';
+import type { Kernels } from '../src/kernels/kernels.js';
 import { TsKernels } from '../src/kernels/ts-kernels.js';
 import { WasmKernels, compileKernels } from '../src/kernels/wasm-kernels.js';
 import { Arena } from '../src/memory/arena.js';
@@ -77,16 +78,16 @@ function dataJob(spec: CaseSpec, a: MatrixArray, b: MatrixArray): JobSpec {
 
 /** One band on the calling thread, over data placed once. */
 function inPlaceLocal(local: { kernels: Kernels; arena: Arena }, job: JobSpec): PreparedCase {
-  const placed = placeJob(local.arena, job);
-  const [band] = placed.bands(1);
-  return { call: () => runBand(local.kernels, band!), workers: 1, dispose: () => placed.free() };
+  const placed = placeJob(local.arena, job, 1);
+  const band = placed.bands[0]!;
+  const op = operation(job.op);
+  return { call: () => op.runBand(local.kernels, band), workers: 1, dispose: () => placed.free() };
 }
 
 /** Band tasks on the thread pool, over data placed once in the shared memory. */
 function inPlaceThreads(engines: Engines, job: JobSpec, workers: number): PreparedCase {
-  const placed: PlacedJob = placeJob(engines.arena, job);
-  const tasks = placed.bands(workers).map((band) => ({ band, kernel: job.kernel ?? 'wasm' }));
-  return { call: () => engines.threads.pool.run(tasks), workers, dispose: () => placed.free() };
+  const prepared = engines.threads.prepare(job, workers);
+  return { call: () => prepared.run(), workers, dispose: () => prepared.free() };
 }
 
 export function prepareCase(engines: Engines, local: LocalKernels, spec: CaseSpec, data: { a: MatrixArray; b: MatrixArray }): PreparedCase {

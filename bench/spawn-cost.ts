@@ -38,16 +38,16 @@ export async function measureSpawnCost(engines: Engines, repeats: number): Promi
   const processOnce = async (): Promise<void> => {
     const child = new ProcessTransport();
     await child.ready;
-    await child.run({ op: 'add', dtype: 'int32', kernel: 'wasm', cols: n, firstRow: 0, rows: n, seed: 1, wantOutput: false, wantSample: 10 });
+    await child.run({ op: 'add', dtype: 'int32', kernel: 'wasm', cols: n, inner: n, firstRow: 0, rows: n, seed: 1, wantOutput: false, wantSample: 10 });
     await child.close();
   };
   const { module } = compileKernels();
   const threadOnce = async (): Promise<void> => {
-    const placed = placeJob(engines.arena, { op: 'add', dtype: 'int32', rows: n, cols: n, source: { kind: 'random', seed: 1 }, output: 'summary' });
+    const placed = placeJob(engines.arena, { op: 'add', dtype: 'int32', rows: n, cols: n, source: { kind: 'random', seed: 1 }, output: 'summary' }, 1);
     try {
       const thread = new ThreadTransport({ module, memory: engines.arena.memory, spinMicros: 0 });
       await thread.ready;
-      await thread.run({ band: placed.bands(1)[0]!, kernel: 'wasm' });
+      await thread.run({ band: placed.bands[0]!, kernel: 'wasm' });
       await thread.close();
     } finally {
       placed.free();

@@ -9,7 +9,7 @@ export const ELEMENTWISE_OPS = ['add', 'sub', 'mul'] as const;
 export type ElementwiseOp = (typeof ELEMENTWISE_OPS)[number];
 
 /** Every operation a job can run (src/ops/ describes each). */
-export const OPS = [...ELEMENTWISE_OPS] as const;
+export const OPS = [...ELEMENTWISE_OPS, 'matmul'] as const;
 export type Op = (typeof OPS)[number];
 
 export const DTYPES = ['int32', 'float32', 'float64'] as const;

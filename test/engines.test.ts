@@ -8,6 +8,7 @@ import { createEngines, type Engines } from '../src/engines/index.js';
 import type { JobResult, JobSpec, KernelKind, Mode } from '../src/engines/job.js';
 import { isWasmatrixError } from '../src/errors.js';
 import { ARRAY_OF, DTYPES, OPS, type Dtype, type MatrixArray } from '../src/kernels/dtype.js';
+import { operation } from '../src/ops/index.js';
 import { xorshift } from './fixtures/kernel-sets.js';
 import { alive } from './fixtures/server-inspect.ts';
 
@@ -58,11 +59,16 @@ async function runAll(job: JobSpec, check: (r: JobResult, label: string) => void
   }
 }
 
+/** Output rows x cols, and matmul's k: odd sizes, 1 x 1, wide, tall, k longer than one block of the kernel (256). */
+const SHAPES = [[23, 17, 19], [1, 1, 1], [4, 130, 3], [33, 5, 300]] as const;
+
 test('for one seed, every mode x kernel x dtype x op and 1 to 4 workers gives the same output, sample and checksum', async () => {
   for (const dtype of DTYPES)
     for (const op of OPS)
-      for (const [rows, cols] of [[23, 17], [1, 1], [4, 130]] as const) {
-        const job: JobSpec = { op, dtype, rows, cols, source: { kind: 'random', seed: 31337 }, output: 'full' };
+      for (const [rows, cols, k] of SHAPES) {
+        // matmul's inner dimension; element-wise ops have none
+        const inner = op === 'matmul' ? k : undefined;
+        const job: JobSpec = { op, dtype, rows, cols, inner, source: { kind: 'random', seed: 31337 }, output: 'full' };
         const reference = await engines.ts.run(job);
         assert.is(reference.checksum, checksumOf(reference.output!), 'the checksum follows its definition');
         assert.equal(reference.sample, Array.from(reference.output!.subarray(0, Math.min(10, cols))));
@@ -96,11 +102,11 @@ function callerData(dtype: Dtype, count: number, seed: number): MatrixArray {
 test('for caller data (with wrap-around, NaN and Infinity), every mode, kernel and worker count gives the same result', async () => {
   for (const dtype of DTYPES)
     for (const op of OPS) {
-      const rows = 9;
-      const cols = 21;
-      const a = callerData(dtype, rows * cols, 1);
-      const b = callerData(dtype, rows * cols, 2).reverse();
-      const job: JobSpec = { op, dtype, rows, cols, source: { kind: 'data', a, b }, output: 'full' };
+      const g = { rows: 9, cols: 21, inner: op === 'matmul' ? 14 : 21 };
+      const { a: sa, b: sb } = operation(op).operands(g);
+      const a = callerData(dtype, sa.rows * sa.cols, 1);
+      const b = callerData(dtype, sb.rows * sb.cols, 2).reverse();
+      const job: JobSpec = { op, dtype, rows: g.rows, cols: g.cols, inner: g.inner, source: { kind: 'data', a, b }, output: 'full' };
       const reference = await engines.ts.run(job);
       assert.is(reference.checksum, checksumOf(reference.output!));
       if (dtype === 'int32' && op === 'add') assert.is(reference.output![0], (0x7fffffff + b[0]!) | 0, 'int32 wraps');
@@ -141,6 +147,10 @@ test('malformed jobs are rejected before they run', async () => {
     assert.is(await codeOf(engines.get(mode).run({ ...base, source: { kind: 'random', seed: 2 ** 32 } })), 'BAD_PARAMETER', `${mode} seed`);
     assert.is(await codeOf(engines.get(mode).run({ ...base, source: { kind: 'data', a: new Int32Array(3), b: new Int32Array(4) } })), 'INVALID_MATRIX', `${mode} short data`);
     assert.is(await codeOf(engines.get(mode).run({ ...base, source: { kind: 'data', a: new Float32Array(4), b: new Float32Array(4) } })), 'INVALID_MATRIX', `${mode} wrong dtype`);
+    assert.is(await codeOf(engines.get(mode).run({ ...base, inner: 3 })), 'BAD_PARAMETER', `${mode} add has no inner dimension`);
+    const mm: JobSpec = { ...base, op: 'matmul', rows: 2, cols: 3, inner: 4 };
+    assert.is(await codeOf(engines.get(mode).run({ ...mm, source: { kind: 'data', a: new Int32Array(8), b: new Int32Array(8) } })), 'INVALID_MATRIX', `${mode} matmul: b must be 4x3`);
+    assert.is((await engines.get(mode).run({ ...mm, source: { kind: 'data', a: new Int32Array(8), b: new Int32Array(12) } })).checksum, '00000000', `${mode} matmul of zeros`);
   }
 });
 
@@ -179,15 +189,15 @@ test('a job larger than the shared memory so far grows it, and the worker thread
 });
 
 test('after close no worker thread or child process is left, and new jobs fail with POOL_CLOSED', async () => {
-  const pids = engines.processes.pool.workerIds();
-  const threadIds = engines.threads.pool.workerIds();
+  const pids = engines.processes.workerIds();
+  const threadIds = engines.threads.workerIds();
   assert.is(pids.length, POOL);
   assert.is(threadIds.length, POOL);
   for (const pid of pids) assert.ok(alive(pid), `child ${pid} runs before close`);
   await engines.close();
   for (const pid of pids) assert.not.ok(alive(pid), `child ${pid} is gone after close`);
-  assert.equal(engines.threads.pool.workerIds(), [], 'every worker thread has exited');
-  assert.equal(engines.processes.pool.workerIds(), []);
+  assert.equal(engines.threads.workerIds(), [], 'every worker thread has exited');
+  assert.equal(engines.processes.workerIds(), []);
   const job: JobSpec = { op: 'add', dtype: 'int32', rows: 4, cols: 4, source: { kind: 'random', seed: 1 }, output: 'summary' };
   assert.is(await codeOf(engines.threads.run(job)), 'POOL_CLOSED');
   assert.is(await codeOf(engines.processes.run(job)), 'POOL_CLOSED');

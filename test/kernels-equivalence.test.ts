@@ -4,7 +4,7 @@
 // a plain element-by-element reference.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { DTYPES, ELEMENT_BYTES, OPS, viewOf, type Dtype, type MatrixArray, type Op } from '../src/kernels/dtype.js';
+import { DTYPES, ELEMENT_BYTES, ELEMENTWISE_OPS, viewOf, type Dtype, type MatrixArray, type ElementwiseOp as Op } from '../src/kernels/dtype.js';
 import { WORDS_PER_ELEMENT } from '../src/kernels/kernels.js';
 import { bytesAt, kernelSets, SHAPES, xorshift } from './fixtures/kernel-sets.js';
 
@@ -68,7 +68,7 @@ function runBinary(op: Op, dtype: Dtype, a: MatrixArray, b: MatrixArray): { name
 }
 
 for (const dtype of DTYPES)
-  for (const op of OPS) {
+  for (const op of ELEMENTWISE_OPS) {
     test(`${op} ${dtype} on caller data gives the same bits in the SIMD, scalar and TS kernels, and matches a plain reference`, () => {
       for (const [rows, cols] of [...SHAPES, [500, 3] as [number, number], [29, 31] as [number, number]]) {
         const count = rows * cols;
@@ -91,7 +91,7 @@ for (const dtype of DTYPES)
 test('int32 add, sub and mul wrap around at both ends like two\'s complement', () => {
   const a = Int32Array.from([0x7fffffff, -0x80000000, 0x7fffffff, -0x80000000, 0x10000, -0x80000000]);
   const b = Int32Array.from([1, -1, 0x7fffffff, 1, 0x10000, -0x80000000]);
-  const results = Object.fromEntries(OPS.map((op) => [op, runBinary(op, 'int32', a, b)]));
+  const results = Object.fromEntries(ELEMENTWISE_OPS.map((op) => [op, runBinary(op, 'int32', a, b)]));
   for (const r of results.add!) assert.equal(Array.from(r.values), [-0x80000000, 0x7fffffff, -2, -0x7fffffff, 0x20000, 0]);
   for (const r of results.sub!) assert.equal(Array.from(r.values), [0x7ffffffe, -0x7fffffff, 0, 0x7fffffff, 0, 0]);
   for (const r of results.mul!) assert.equal(Array.from(r.values), [0x7fffffff, -0x80000000, 1, -0x80000000, 0, 0]);
@@ -113,7 +113,7 @@ test('NaN and Infinity propagate through every float op in every kernel', () => 
   for (const dtype of ['float32', 'float64'] as const) {
     const a = (dtype === 'float32' ? Float32Array : Float64Array).from([NaN, 1, Infinity, Infinity, -Infinity, Infinity]);
     const b = (dtype === 'float32' ? Float32Array : Float64Array).from([1, NaN, 1, -Infinity, 2, 0]);
-    for (const op of OPS)
+    for (const op of ELEMENTWISE_OPS)
       for (const r of runBinary(op, dtype, a, b)) {
         assert.ok(Number.isNaN(r.values[0]!) && Number.isNaN(r.values[1]!), `${r.name} ${op} ${dtype}: NaN in, NaN out`);
         assert.is(r.values[2], Infinity, `${r.name} ${op}: Infinity op 1`);
@@ -144,7 +144,7 @@ test('fill gives the same bits in the SIMD, scalar and TS kernels for every dtyp
 
 test('the fused random kernel equals fill A, fill B, the op and the checksum, in every kernel set and for any band split', () => {
   for (const dtype of DTYPES)
-    for (const op of OPS)
+    for (const op of ELEMENTWISE_OPS)
       for (const [rows, cols] of [[1, 1], [3, 5], [17, 17], [63, 65], [7, 130]] as const) {
         const count = rows * cols;
         const bytes = count * ELEMENT_BYTES[dtype];

@@ -38,14 +38,14 @@ for (const mode of ['threads', 'processes'] as const) {
     const before = engine.stats().restarts;
     const job = engine.run(slowJob(11));
     await sleep(30);
-    const killed = await engine.pool.killWorker();
+    const killed = await engine.killWorker();
     assert.ok(killed !== undefined, 'a worker was killed');
     const result = await job;
     assert.is(result.checksum, expected);
     assert.is(engine.stats().restarts, before + 1);
     await sleep(200);
-    assert.is(engine.pool.workerIds().length, 2, 'back to full size');
-    assert.not.ok(engine.pool.workerIds().includes(killed!));
+    assert.is(engine.workerIds().length, 2, 'back to full size');
+    assert.not.ok(engine.workerIds().includes(killed!));
   });
 
   test(`${mode}: a job past its deadline fails with TIMEOUT, its worker is replaced, the pool keeps serving`, async () => {
@@ -69,7 +69,7 @@ test('processes: a child killed from outside with SIGKILL is replaced and its ba
   const expected = (await engines.wasm.run({ ...slowJob(13), kernel: 'wasm', workers: undefined })).checksum;
   const job = engine.run({ ...slowJob(13), workers: 2 });
   await sleep(30);
-  const victim = engine.pool.workerIds()[0]!;
+  const victim = engine.workerIds()[0]!;
   process.kill(victim, 'SIGKILL');
   assert.is((await job).checksum, expected);
   await sleep(200);
@@ -78,7 +78,7 @@ test('processes: a child killed from outside with SIGKILL is replaced and its ba
 
 test('closing the engines leaves no child process behind', async () => {
   const local = await createEngines({ threads: 1, processes: 2 });
-  const pids = local.processes.pool.workerIds();
+  const pids = local.processes.workerIds();
   assert.is(pids.length, 2);
   await local.close();
   for (const pid of pids) assert.not.ok(alive(pid), `child ${pid} still alive`);

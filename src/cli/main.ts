@@ -149,7 +149,7 @@ async function serve(config: ServerConfig): Promise<void> {
   if (config.chaos) {
     // fault injection (--chaos): the soak script's way to crash a kernel thread from outside
     process.on('SIGUSR2', () => {
-      void engines.threads.pool.killWorker().then((id) => log.warning(`chaos: SIGUSR2 killed kernel thread ${id ?? '(none)'}`));
+      void engines.threads.killWorker().then((id) => log.warning(`chaos: SIGUSR2 killed kernel thread ${id ?? '(none)'}`));
     });
   }
   if (gate) serveTestHooks(gate, log);

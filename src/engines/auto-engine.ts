@@ -7,7 +7,8 @@
 
 import type { Engine, EngineStats, JobResult, JobSpec } from './job.js';
 import type { Thresholds } from './auto-thresholds.js';
-import { chooseBands } from './job-layout.js';
+import { operation } from '../ops/index.js';
+import { chooseBands, geometryOf } from './job-layout.js';
 
 /** The thread pool as auto sees it: an engine that can say how many workers are free now. */
 export type PoolEngine = Engine & { freeWorkers(): number };
@@ -40,7 +41,8 @@ export class AutoEngine implements Engine {
    */
   choose(job: JobSpec): AutoChoice {
     const kernel = job.kernel ?? 'wasm';
-    const elements = job.rows * job.cols;
+    // elements for element-wise ops, multiply-adds for matmul (the same thresholds: see docs/ops.md)
+    const elements = operation(job.op).work(geometryOf(job));
     const threshold = this.thresholds[kernel][job.source.kind][job.dtype];
     const max = this.#threads.maxWorkers;
     if (job.workers !== undefined) {

@@ -88,8 +88,8 @@ export class Engines extends EventEmitter {
     this.processes = new ProcessesEngine(pool(options.processes));
     this.auto = new AutoEngine({ wasm: this.wasm, ts: this.ts }, this.threads, options.thresholds ?? loadThresholds());
     for (const [name, engine] of this.pools()) {
-      engine.pool.on('fatal', (e: Error) => this.emit('fatal', e));
-      engine.pool.on('restart', (error: Error, reason: RestartReason) => this.emit('restart', { pool: name, reason, error } satisfies RestartEvent));
+      engine.onFatal((e: Error) => this.emit('fatal', e));
+      engine.onRestart((error: Error, reason: RestartReason) => this.emit('restart', { pool: name, reason, error } satisfies RestartEvent));
     }
   }
 

@@ -1,34 +1,49 @@
-// What every engine does around the kernels, written once: validate a job,
-// split its rows into bands, place A, B and the output in an arena, read the
-// sample and the output back, combine band checksums.
+// What every engine does around the kernels, written once and derived from the
+// operation's description (src/ops/): validate a job, split its output rows
+// into bands, place A, B, the output and the bands' scratch in an arena, read
+// the sample and the output back, combine band checksums, build the result.
 
 import { errors } from '../errors.js';
 import { dtypeOf, ELEMENT_BYTES, viewOf, type MatrixArray } from '../kernels/dtype.js';
 import { formatChecksum } from '../kernels/generator.js';
-import type { Band } from '../kernels/kernels.js';
 import type { Arena } from '../memory/arena.js';
-import { SAMPLE_LENGTH, type JobSpec } from './job.js';
+import { operation, type Geometry, type OpBand } from '../ops/index.js';
+import { isOp, type ConcreteMode, type KernelKind } from '../vocabulary.js';
+import { SAMPLE_LENGTH, type JobResult, type JobSpec } from './job.js';
 
-/** Checks what the HTTP layer should already have checked; engines are also used directly. */
+/** The job's geometry (inner defaults to cols). */
+export function geometryOf(job: JobSpec): Geometry {
+  return { rows: job.rows, cols: job.cols, inner: job.inner ?? job.cols };
+}
+
+/**
+ * Checks what the HTTP layer should already have checked (engines are also used directly); returns
+ * the most bands the job can run as. Every engine calls it once, before anything is placed.
+ */
 export function validateJob(job: JobSpec, maxWorkers: number): number {
-  const { rows, cols } = job;
-  if (!Number.isInteger(rows) || rows < 1 || !Number.isInteger(cols) || cols < 1) {
-    throw errors.badParameter(`rows and cols must be integers >= 1 (got ${rows} x ${cols})`, { param: 'rows' });
+  if (!isOp(job.op)) throw errors.badParameter(`unknown op ${String(job.op)}`, { param: 'op' });
+  const g = geometryOf(job);
+  for (const [name, v] of Object.entries(g)) {
+    if (!Number.isInteger(v) || v < 1) throw errors.badParameter(`${name} must be an integer >= 1 (got ${v})`, { param: name });
   }
+  const op = operation(job.op);
+  const shapes = op.operands(g);
+  // element-wise ops have no inner dimension of their own: it must be the output's columns
+  if (op.bandNeedsOfB === 'rows' && g.inner !== g.cols) throw errors.badParameter(`${job.op} takes no inner dimension (got ${g.inner} for ${g.cols} columns)`, { param: 'inner' });
   const workers = job.workers ?? maxWorkers;
   if (!Number.isInteger(workers) || workers < 1 || workers > maxWorkers) {
     throw errors.badParameter(`workers must be an integer from 1 to ${maxWorkers} (got ${workers})`, { param: 'workers' });
   }
   if (job.source.kind === 'data') {
-    for (const [name, m] of [['a', job.source.a], ['b', job.source.b]] as const) {
-      if (dtypeOf(m) !== job.dtype || m.length !== rows * cols) {
-        throw errors.invalidMatrix(`${name} must hold ${rows * cols} ${job.dtype} values`, { param: name });
+    for (const [name, m, shape] of [['a', job.source.a, shapes.a], ['b', job.source.b, shapes.b]] as const) {
+      if (dtypeOf(m) !== job.dtype || m.length !== shape.rows * shape.cols) {
+        throw errors.invalidMatrix(`${name} must hold ${shape.rows}x${shape.cols} = ${shape.rows * shape.cols} ${job.dtype} values`, { param: name });
       }
     }
   } else if (!Number.isInteger(job.source.seed) || job.source.seed < 0 || job.source.seed > 0xffffffff) {
     throw errors.badParameter(`seed must be an integer from 0 to 4294967295`, { param: 'seed' });
   }
-  return Math.min(workers, rows);
+  return Math.min(workers, job.rows);
 }
 
 /**
@@ -66,61 +81,91 @@ export function combineChecksums(parts: number[]): string {
   return formatChecksum(sum);
 }
 
-/** A job's A, B and output regions in an arena. The caller must call free() once the job has settled. */
+/** The one place a JobResult is built. */
+export function jobResult(
+  job: JobSpec,
+  run: { mode: ConcreteMode; kernel: KernelKind; workers: number; checksums: number[]; seconds: number; sample: number[]; output: MatrixArray | undefined },
+): JobResult {
+  return {
+    op: job.op,
+    dtype: job.dtype,
+    rows: job.rows,
+    cols: job.cols,
+    inner: job.inner ?? job.cols,
+    output: job.output === 'full' ? run.output : undefined,
+    sample: run.sample.slice(0, Math.min(SAMPLE_LENGTH, job.cols)),
+    checksum: combineChecksums(run.checksums),
+    kernelSeconds: run.seconds,
+    mode: run.mode,
+    workers: run.workers,
+    kernel: run.kernel,
+  };
+}
+
+/** The band tasks of one job (byte offsets inside its regions), from the operation's description. */
+export function bandsOf(job: JobSpec, parts: number, at: { a: number; b: number; out: number; scratch: number[] }): OpBand[] {
+  const g = geometryOf(job);
+  const op = operation(job.op);
+  const size = ELEMENT_BYTES[job.dtype];
+  const seed = job.source.kind === 'random' ? job.source.seed : undefined;
+  return splitRows(g.rows, parts).map((s, i) => ({
+    op: job.op,
+    dtype: job.dtype,
+    cols: g.cols,
+    inner: g.inner,
+    firstRow: s.firstRow,
+    rows: s.rows,
+    a: at.a && at.a + s.firstRow * g.inner * size,
+    b: at.b && (op.bandNeedsOfB === 'all' ? at.b : at.b + s.firstRow * g.cols * size),
+    out: at.out + s.firstRow * g.cols * size,
+    scratch: at.scratch[i] ?? 0,
+    seed,
+  }));
+}
+
+/** A job's A, B, output and scratch regions in an arena. The caller must call free() once the job has settled. */
 export interface PlacedJob {
-  a: number;
-  b: number;
-  out: number;
-  /** Band descriptors (byte offsets inside the regions), one per part. */
-  bands(parts: number): Band[];
+  /** Band descriptors, one per part. */
+  bands: OpBand[];
   sample(): number[];
   /** A copy of the output: the regions are reused after free(). */
   output(): MatrixArray;
   free(): void;
 }
 
-export function placeJob(arena: Arena, job: JobSpec): PlacedJob {
-  const { dtype, rows, cols } = job;
-  const count = rows * cols;
-  const bytes = count * ELEMENT_BYTES[dtype];
-  const rowBytes = cols * ELEMENT_BYTES[dtype];
-  // random jobs draw A and B in registers: only the output needs memory
-  const regions = job.source.kind === 'data' ? 3 : 1;
+/** Places a job for `parts` bands: random jobs draw A and B in the kernels, so only the output (and scratch) needs memory. */
+export function placeJob(arena: Arena, job: JobSpec, parts: number): PlacedJob {
+  const { dtype } = job;
+  const g = geometryOf(job);
+  const op = operation(job.op);
+  const size = ELEMENT_BYTES[dtype];
+  const shapes = op.operands(g);
+  const data = job.source.kind === 'data';
+  const scratchBytes = op.scratchBytes(dtype, g);
+  const sizes = [g.rows * g.cols * size];
+  if (data) sizes.push(shapes.a.rows * shapes.a.cols * size, shapes.b.rows * shapes.b.cols * size);
+  if (scratchBytes > 0) for (let i = 0; i < parts; i++) sizes.push(scratchBytes);
   const allocated: number[] = [];
   try {
-    for (let i = 0; i < regions; i++) allocated.push(arena.alloc(bytes));
+    for (const bytes of sizes) allocated.push(arena.alloc(bytes));
   } catch (e) {
     for (const p of allocated) arena.free(p);
     throw e;
   }
   const out = allocated[0]!;
-  const a = allocated[1] ?? 0;
-  const b = allocated[2] ?? 0;
+  const a = data ? allocated[1]! : 0;
+  const b = data ? allocated[2]! : 0;
+  const scratch = allocated.slice(data ? 3 : 1);
   // the buffer is read after the allocations: an alloc may have grown the memory
   if (job.source.kind === 'data') {
-    viewOf(dtype, arena.memory.buffer, a, count).set(job.source.a);
-    viewOf(dtype, arena.memory.buffer, b, count).set(job.source.b);
+    viewOf(dtype, arena.memory.buffer, a, job.source.a.length).set(job.source.a);
+    viewOf(dtype, arena.memory.buffer, b, job.source.b.length).set(job.source.b);
   }
-  const seed = job.source.kind === 'random' ? job.source.seed : undefined;
   let freed = false;
   return {
-    a,
-    b,
-    out,
-    bands: (parts) =>
-      splitRows(rows, parts).map((s) => ({
-        op: job.op,
-        dtype,
-        cols,
-        firstRow: s.firstRow,
-        rows: s.rows,
-        a: a && a + s.firstRow * rowBytes,
-        b: b && b + s.firstRow * rowBytes,
-        out: out + s.firstRow * rowBytes,
-        seed,
-      })),
-    sample: () => Array.from(viewOf(dtype, arena.memory.buffer, out, Math.min(SAMPLE_LENGTH, cols))),
-    output: () => viewOf(dtype, arena.memory.buffer, out, count).slice(),
+    bands: bandsOf(job, parts, { a, b, out, scratch }),
+    sample: () => Array.from(viewOf(dtype, arena.memory.buffer, out, Math.min(SAMPLE_LENGTH, g.cols))),
+    output: () => viewOf(dtype, arena.memory.buffer, out, g.rows * g.cols).slice(),
     free: () => {
       if (freed) return;
       freed = true;

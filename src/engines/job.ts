@@ -14,8 +14,11 @@ export type JobSource =
 export interface JobSpec {
   op: Op;
   dtype: Dtype;
+  /** The output's shape. */
   rows: number;
   cols: number;
+  /** matmul's k: A is rows x inner, B inner x cols. Element-wise ops: omitted (or cols). */
+  inner?: number;
   source: JobSource;
   /** 'full': return the whole result; 'summary': only sample + checksum (nothing large moves). */
   output: 'full' | 'summary';
@@ -34,6 +37,8 @@ export interface JobResult {
   dtype: Dtype;
   rows: number;
   cols: number;
+  /** matmul's k (cols for element-wise ops). */
+  inner: number;
   /** The whole result (row-major), only when output was 'full'. */
   output?: MatrixArray;
   /** The first (up to) 10 values of row 0. */

@@ -8,13 +8,15 @@
 
 import { performance } from 'node:perf_hooks';
 import { errors } from '../errors.js';
-import { runBand, type Kernels } from '../kernels/kernels.js';
+import type { Kernels } from '../kernels/kernels.js';
+import { operation } from '../ops/index.js';
 import type { Arena } from '../memory/arena.js';
 import type { Engine, EngineStats, JobResult, JobSpec } from './job.js';
-import { checkStillWanted, combineChecksums, placeJob, validateJob } from './job-layout.js';
+import { checkStillWanted, geometryOf, jobResult, placeJob, validateJob } from './job-layout.js';
 
 /**
- * Jobs of up to this many elements (512 x 512) run on the calling thread. Measured here, the largest
+ * Jobs of up to this much work (operation.work(): elements for element-wise ops, multiply-adds for
+ * matmul; 512 x 512 elements) run on the calling thread. Measured here, the largest
  * such job takes 0.25 ms (wasm, int32) to 1.6 ms (TS, float64, on a loaded machine): never long enough
  * to delay another request noticeably. Larger jobs run on the local pool.
  */
@@ -42,7 +44,7 @@ export class LocalEngine implements Engine {
 
   /** True when a job runs on the calling thread (small, or no offload pool). */
   runsInline(job: JobSpec): boolean {
-    return this.#offload === undefined || job.rows * job.cols <= this.#inlineMaxElements;
+    return this.#offload === undefined || operation(job.op).work(geometryOf(job)) <= this.#inlineMaxElements;
   }
 
   async run(job: JobSpec): Promise<JobResult> {
@@ -60,26 +62,14 @@ export class LocalEngine implements Engine {
   runSync(job: JobSpec): JobResult {
     validateJob({ ...job, workers: 1 }, 1);
     checkStillWanted(job);
-    const placed = placeJob(this.#arena, job);
+    const placed = placeJob(this.#arena, job, 1);
     try {
       const t0 = performance.now();
-      const [band] = placed.bands(1);
-      const checksum = runBand(this.#kernels, band!);
+      const checksum = operation(job.op).runBand(this.#kernels, placed.bands[0]!);
       const t1 = performance.now();
       if (job.deadline !== undefined && t1 > job.deadline) throw errors.timeout('the job ran past its deadline');
-      return {
-        op: job.op,
-        dtype: job.dtype,
-        rows: job.rows,
-        cols: job.cols,
-        output: job.output === 'full' ? placed.output() : undefined,
-        sample: placed.sample(),
-        checksum: combineChecksums([checksum]),
-        kernelSeconds: (t1 - t0) / 1000,
-        mode: this.mode,
-        workers: 1,
-        kernel: this.mode,
-      };
+      const output = job.output === 'full' ? placed.output() : undefined;
+      return jobResult(job, { mode: this.mode, kernel: this.mode, workers: 1, checksums: [checksum], seconds: (t1 - t0) / 1000, sample: placed.sample(), output });
     } finally {
       placed.free();
     }

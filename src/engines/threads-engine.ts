@@ -1,24 +1,31 @@
 // The `threads` mode: a persistent pool of worker_threads that all instantiate
-// the one compiled module over the one shared memory. A job's A, B and output
-// live in a region of that memory; each worker generates and computes its band
-// of rows in place. No matrix data is copied between threads.
+// the one compiled module over the one shared memory. A job's A, B, output and
+// the bands' scratch live in regions of that memory; each worker generates and
+// computes its band of output rows in place (for matmul every band reads the
+// one B). No matrix data is copied between threads.
 
 import type { Arena } from '../memory/arena.js';
-import { Pool } from '../pools/pool.js';
 import { ThreadTransport, type ThreadTask } from '../pools/thread-transport.js';
-import type { Engine, EngineStats, JobResult, JobSpec } from './job.js';
-import { checkStillWanted, chooseBands, combineChecksums, placeJob } from './job-layout.js';
+import type { Engine, JobResult, JobSpec } from './job.js';
+import { checkStillWanted, chooseBands, jobResult, placeJob, validateJob } from './job-layout.js';
 import type { PoolSettings } from './pool-settings.js';
+import { PooledEngine } from './pooled-engine.js';
 
-export class ThreadsEngine implements Engine {
+/** A job placed once in the shared memory, run as many times as wanted (benchmarks time it without the copy-in). */
+export interface PreparedJob {
+  workers: number;
+  /** Runs every band once; resolves with the band checksums. */
+  run(): Promise<number[]>;
+  free(): void;
+}
+
+export class ThreadsEngine extends PooledEngine<ThreadTask, number> implements Engine {
   readonly mode = 'threads' as const;
-  readonly pool: Pool<ThreadTask, number>;
   readonly #arena: Arena;
 
   /** `name` is for messages: "thread" for the threads mode, "local thread" for the ts/wasm modes' large jobs. */
   constructor(module: WebAssembly.Module, arena: Arena, settings: PoolSettings, name = 'thread') {
-    this.#arena = arena;
-    this.pool = new Pool<ThreadTask, number>({
+    super({
       name,
       size: settings.size,
       maxQueue: settings.maxQueue,
@@ -27,53 +34,30 @@ export class ThreadsEngine implements Engine {
       gate: settings.gate,
       spawn: () => new ThreadTransport({ module, memory: arena.memory, spinMicros: settings.spinMicros }),
     });
-  }
-
-  get maxWorkers(): number {
-    return this.pool.size;
-  }
-
-  /** Workers that would take a task at once (see Pool.freeWorkers). */
-  freeWorkers(): number {
-    return this.pool.freeWorkers();
-  }
-
-  start(): Promise<void> {
-    return this.pool.start();
+    this.#arena = arena;
   }
 
   async run(job: JobSpec): Promise<JobResult> {
     const workers = chooseBands(job, this.maxWorkers, this.pool.freeWorkers());
     checkStillWanted(job);
     const kernel = job.kernel ?? 'wasm';
-    const placed = placeJob(this.#arena, job);
+    const placed = placeJob(this.#arena, job, workers);
     try {
-      const tasks = placed.bands(workers).map((band) => ({ band, kernel }));
+      const tasks = placed.bands.map((band) => ({ band, kernel }));
       const { results, seconds } = await this.pool.run(tasks, { signal: job.signal, deadline: job.deadline });
-      return {
-        op: job.op,
-        dtype: job.dtype,
-        rows: job.rows,
-        cols: job.cols,
-        output: job.output === 'full' ? placed.output() : undefined,
-        sample: placed.sample(),
-        checksum: combineChecksums(results),
-        kernelSeconds: seconds,
-        mode: this.mode,
-        workers,
-        kernel,
-      };
+      const output = job.output === 'full' ? placed.output() : undefined;
+      return jobResult(job, { mode: this.mode, kernel, workers, checksums: results, seconds, sample: placed.sample(), output });
     } finally {
       // the pool settles a job only when none of its bands is still running
       placed.free();
     }
   }
 
-  stats(): EngineStats {
-    return this.pool.stats();
-  }
-
-  close(): Promise<void> {
-    return this.pool.close();
+  /** Places `job` for `workers` bands; the caller frees it. */
+  prepare(job: JobSpec, workers: number): PreparedJob {
+    validateJob({ ...job, workers }, this.maxWorkers);
+    const placed = placeJob(this.#arena, job, workers);
+    const tasks = placed.bands.map((band) => ({ band, kernel: job.kernel ?? 'wasm' }));
+    return { workers, run: async () => (await this.pool.run(tasks)).results, free: () => placed.free() };
   }
 }

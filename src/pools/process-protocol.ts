@@ -4,17 +4,19 @@
 // the sample, for the band holding row 0) comes back: nothing large crosses
 // the pipe unless the caller needs the full result.
 
-import type { Dtype, MatrixArray, Op } from '../kernels/dtype.js';
-import type { KernelKind } from '../vocabulary.js';
+import type { MatrixArray } from '../kernels/dtype.js';
+import type { Dtype, KernelKind, Op } from '../vocabulary.js';
 
 export interface ProcessTask {
   op: Op;
   dtype: Dtype;
   kernel: KernelKind;
+  /** The output's columns and matmul's k (cols for element-wise ops). */
   cols: number;
+  inner: number;
   firstRow: number;
   rows: number;
-  /** Random job: the seed. Data job: the band's rows of A and B. */
+  /** Random job: the seed. Data job: the band's rows of A, and of B what the op's band needs (its rows, or all of B). */
   seed?: number;
   a?: MatrixArray;
   b?: MatrixArray;

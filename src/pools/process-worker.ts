@@ -3,11 +3,11 @@
 // IPC channel closes), so a child never outlives the server, even after a
 // kill -9 of the parent.
 
-import { runBand } from '../kernels/kernels.js';
 import { ELEMENT_BYTES, viewOf } from '../kernels/dtype.js';
 import { TsKernels } from '../kernels/ts-kernels.js';
 import { WasmKernels, compileKernels } from '../kernels/wasm-kernels.js';
 import { Arena } from '../memory/arena.js';
+import { operation } from '../ops/index.js';
 import type { FromChild, ProcessResult, ProcessTask, ToChild } from './process-protocol.js';
 
 const arena = new Arena({ shared: true });
@@ -26,29 +26,26 @@ function send(message: FromChild): void {
 }
 
 function runTask(task: ProcessTask): ProcessResult {
+  const size = ELEMENT_BYTES[task.dtype];
   const count = task.rows * task.cols;
-  const bytes = count * ELEMENT_BYTES[task.dtype];
-  const out = arena.alloc(bytes);
   const data = task.seed === undefined;
-  const a = data ? arena.alloc(bytes) : 0;
-  const b = data ? arena.alloc(bytes) : 0;
+  const op = operation(task.op);
+  const scratchBytes = op.scratchBytes(task.dtype, { rows: task.rows, cols: task.cols, inner: task.inner });
+  const sizes = [count * size, scratchBytes, data ? task.a!.length * size : 0, data ? task.b!.length * size : 0];
+  const [out, scratch, a, b] = sizes.map((bytes) => (bytes > 0 ? arena.alloc(bytes) : 0)) as [number, number, number, number];
   try {
     const buffer = () => arena.memory.buffer;
     if (data) {
-      viewOf(task.dtype, buffer(), a, count).set(task.a!);
-      viewOf(task.dtype, buffer(), b, count).set(task.b!);
+      viewOf(task.dtype, buffer(), a, task.a!.length).set(task.a!);
+      viewOf(task.dtype, buffer(), b, task.b!.length).set(task.b!);
     }
-    const checksum = runBand(kernels[task.kernel], { ...task, a, b, out });
+    const checksum = op.runBand(kernels[task.kernel], { ...task, a, b, out, scratch });
     const result: ProcessResult = { checksum };
     if (task.wantSample > 0) result.sample = Array.from(viewOf(task.dtype, buffer(), out, Math.min(task.wantSample, count)));
     if (task.wantOutput) result.out = viewOf(task.dtype, buffer(), out, count).slice();
     return result;
   } finally {
-    arena.free(out);
-    if (data) {
-      arena.free(a);
-      arena.free(b);
-    }
+    for (const p of [out, scratch, a, b]) if (p !== 0) arena.free(p);
   }
 }
 

@@ -5,7 +5,7 @@
 // thread hears it through Atomics.waitAsync (no blocking of its event loop).
 // Measured here: a postMessage round trip costs ~75 us, this one ~10-60 us.
 
-import { DTYPES, ELEMENTWISE_OPS, KERNELS, type Dtype, type ElementwiseOp, type KernelKind } from '../vocabulary.js';
+import { DTYPES, KERNELS, OPS, type Dtype, type KernelKind, type Op } from '../vocabulary.js';
 
 export const STATE = 0;
 export const enum State {
@@ -26,18 +26,20 @@ export const FIRST_ROW = 6;
 export const ROWS = 7;
 export const SEED = 8;
 export const RESULT = 9;
+export const INNER = 10;
+export const SCRATCH = 11;
 export const SLOTS = 16; // 64 bytes: one cache line per worker
 
 // The codes are the positions in the vocabulary's lists, four bits each.
-for (const list of [ELEMENTWISE_OPS, DTYPES, KERNELS]) if (list.length > 16) throw new Error('thread-protocol: a list outgrew its 4 bits');
+for (const list of [OPS, DTYPES, KERNELS]) if (list.length > 16) throw new Error('thread-protocol: a list outgrew its 4 bits');
 
 /** op, dtype, kernel and "random" packed in one word. */
-export function encode(op: ElementwiseOp, dtype: Dtype, kernel: KernelKind, random: boolean): number {
-  return ELEMENTWISE_OPS.indexOf(op) | (DTYPES.indexOf(dtype) << 4) | (KERNELS.indexOf(kernel) << 8) | (random ? 1 << 12 : 0);
+export function encode(op: Op, dtype: Dtype, kernel: KernelKind, random: boolean): number {
+  return OPS.indexOf(op) | (DTYPES.indexOf(dtype) << 4) | (KERNELS.indexOf(kernel) << 8) | (random ? 1 << 12 : 0);
 }
 
-export function decode(code: number): { op: ElementwiseOp; dtype: Dtype; kernel: KernelKind; random: boolean } {
-  return { op: ELEMENTWISE_OPS[code & 15]!, dtype: DTYPES[(code >> 4) & 15]!, kernel: KERNELS[(code >> 8) & 15]!, random: (code & (1 << 12)) !== 0 };
+export function decode(code: number): { op: Op; dtype: Dtype; kernel: KernelKind; random: boolean } {
+  return { op: OPS[code & 15]!, dtype: DTYPES[(code >> 4) & 15]!, kernel: KERNELS[(code >> 8) & 15]!, random: (code & (1 << 12)) !== 0 };
 }
 
 export interface ThreadWorkerData {

@@ -4,13 +4,13 @@
 
 import { Worker } from 'node:worker_threads';
 import { threadEntry } from '../paths.js';
-import type { Band } from '../kernels/kernels.js';
+import type { OpBand } from '../ops/index.js';
 import type { KernelKind } from '../vocabulary.js';
-import { A, B, CODE, COLS, encode, FIRST_ROW, OUT, RESULT, ROWS, SEED, SLOTS, State, STATE, type ThreadWorkerData } from './thread-protocol.js';
+import { A, B, CODE, COLS, encode, FIRST_ROW, INNER, OUT, RESULT, ROWS, SCRATCH, SEED, SLOTS, State, STATE, type ThreadWorkerData } from './thread-protocol.js';
 import { WorkerExitError, type Transport } from './transport.js';
 
 export interface ThreadTask {
-  band: Band;
+  band: OpBand;
   kernel: KernelKind;
 }
 
@@ -98,6 +98,8 @@ export class ThreadTransport implements Transport<ThreadTask, number> {
     u[B] = band.b;
     u[OUT] = band.out;
     u[COLS] = band.cols;
+    u[INNER] = band.inner;
+    u[SCRATCH] = band.scratch;
     u[FIRST_ROW] = band.firstRow;
     u[ROWS] = band.rows;
     u[SEED] = band.seed ?? 0;

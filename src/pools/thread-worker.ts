@@ -5,10 +5,10 @@
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
-import { runBand } from '../kernels/kernels.js';
+import { operation } from '../ops/index.js';
 import { TsKernels } from '../kernels/ts-kernels.js';
 import { WasmKernels } from '../kernels/wasm-kernels.js';
-import { A, B, CODE, COLS, decode, FIRST_ROW, OUT, RESULT, ROWS, SEED, State, STATE, type ThreadWorkerData } from './thread-protocol.js';
+import { A, B, CODE, COLS, decode, FIRST_ROW, INNER, OUT, RESULT, ROWS, SCRATCH, SEED, State, STATE, type ThreadWorkerData } from './thread-protocol.js';
 
 const { module, memory, control, spinMicros } = workerData as ThreadWorkerData;
 const ctrl = new Int32Array(control);
@@ -37,10 +37,12 @@ parentPort!.postMessage({ type: 'ready' });
 while (nextState() === State.Task) {
   const { op, dtype, kernel, random } = decode(u32[CODE]!);
   try {
-    u32[RESULT] = runBand(kernels[kernel], {
+    u32[RESULT] = operation(op).runBand(kernels[kernel], {
       op,
       dtype,
       cols: u32[COLS]!,
+      inner: u32[INNER]!,
+      scratch: u32[SCRATCH]!,
       firstRow: u32[FIRST_ROW]!,
       rows: u32[ROWS]!,
       a: u32[A]!,
