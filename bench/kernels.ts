@@ -3,16 +3,22 @@
 // For each mode (and kernel=ts inside the pools) x dtype x n: ns per element,
 // GB/s and the ratio against the ts baseline of the same run, for 'add' (caller
 // data in place) and 'random+add' (the lab's per-request work); see cases.ts for
-// exactly what each cell times. Then the bare add kernel against C (-O3
-// -march=native), and the cost of a fresh process or thread per request.
+// exactly what each cell times. Then matmul (GFLOPS per mode and kernel, with
+// NumPy's a @ b in the same run when python3 has NumPy; see matmul.ts), the bare
+// add kernel against C (-O3 -march=native), and the cost of a fresh process or
+// thread per request.
 //
 //   node dist/bench/kernels.js [--json] [--quick] [--sizes 64,500] [--modes wasm,threads]
-//        [--dtypes int32] [--ops add] [--workers 2] [--rounds 3] [--only-table] [--markdown] [--write-thresholds]
+//        [--dtypes int32] [--ops add,random+add,matmul] [--matmul-sizes 64,512] [--workers 2] [--rounds 3]
+//        [--only-table] [--markdown] [--write-thresholds]
 //
 // The machine is shared: the whole table is measured --rounds times (default 3,
 // 1 with --quick), so each cell's samples are spread over the run, and a cell
 // reports the median of its round medians, with the min and max of all batches.
-// --json prints only the JSON array of rows to stdout (progress goes to stderr).
+// matmul cells are measured once (each with its own repeats; a call of a second
+// or more, the TS baseline at large n, is timed once). --json prints only the
+// JSON array of rows to stdout (progress goes to stderr): the element-wise rows,
+// then {op: "matmul", mode, kernel, dtype, n, workers, gflops} rows.
 
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -20,6 +26,8 @@ import { createEngines } from '../src/engines/index.js';
 import { MODES, type KernelKind, type Mode } from '../src/engines/job.js';
 import { DTYPES, ELEMENT_BYTES, isDtype, type Dtype, type MatrixArray } from '../src/kernels/dtype.js';
 import { BENCH_OPS, callerData, LocalKernels, prepareCase, type BenchOp } from './cases.js';
+import { findPythonWithNumpy } from './numpy.js';
+import { formatMatmul, MATMUL_DTYPES, MATMUL_MODES, MATMUL_SIZES, matmulTargets, measureMatmul, runNumpy, type MatmulRow } from './matmul.js';
 import { DEFAULT_MEASURE, measure, QUICK_MEASURE, summarize, SWEEP_MEASURE, type Timing } from './measure.js';
 import { runC, timeAddKernel } from './roofline.js';
 import { measureSpawnCost } from './spawn-cost.js';
@@ -37,6 +45,16 @@ function listOf<T extends string>(flag: string, value: string | undefined, all: 
   return items as T[];
 }
 
+/** The element-wise ops of the table, and matmul. */
+const ALL_OPS = [...BENCH_OPS, 'matmul'] as const;
+type AnyOp = (typeof ALL_OPS)[number];
+
+function sizesOf(flag: string, value: string): number[] {
+  const sizes = value.split(',').map(Number);
+  for (const n of sizes) if (!Number.isInteger(n) || n < 1) throw new TypeError(`--${flag}: "${n}" is not an integer >= 1`);
+  return sizes;
+}
+
 function parseOptions() {
   const { values } = parseArgs({
     options: {
@@ -46,6 +64,7 @@ function parseOptions() {
       modes: { type: 'string' },
       dtypes: { type: 'string' },
       ops: { type: 'string' },
+      'matmul-sizes': { type: 'string' },
       workers: { type: 'string' },
       rounds: { type: 'string' },
       'only-table': { type: 'boolean', default: false },
@@ -54,8 +73,9 @@ function parseOptions() {
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
-  const sizes = values.sizes === undefined ? DEFAULT_SIZES : values.sizes.split(',').map(Number);
-  for (const n of sizes) if (!Number.isInteger(n) || n < 1) throw new TypeError(`--sizes: "${n}" is not an integer >= 1`);
+  const sizes = values.sizes === undefined ? DEFAULT_SIZES : sizesOf('sizes', values.sizes);
+  const ops = listOf<AnyOp>('ops', values.ops, ALL_OPS, (s) => (ALL_OPS as readonly string[]).includes(s));
+  const dtypes = listOf<Dtype>('dtypes', values.dtypes, DTYPES, isDtype);
   const workers = values.workers === undefined ? 2 : Number(values.workers);
   if (!Number.isInteger(workers) || workers < 1) throw new TypeError(`--workers must be an integer >= 1`);
   const rounds = values.rounds === undefined ? (values.quick ? 1 : 3) : Number(values.rounds);
@@ -68,8 +88,13 @@ function parseOptions() {
     sweep: values.quick ? QUICK_MEASURE : SWEEP_MEASURE,
     sizes,
     modes: listOf<Mode>('modes', values.modes, MODES, (s) => (MODES as readonly string[]).includes(s)),
-    dtypes: listOf<Dtype>('dtypes', values.dtypes, DTYPES, isDtype),
-    ops: listOf<BenchOp>('ops', values.ops, BENCH_OPS, (s) => (BENCH_OPS as readonly string[]).includes(s)),
+    dtypes,
+    ops: ops.filter((op): op is BenchOp => op !== 'matmul'),
+    quick: values.quick,
+    /** undefined: no matmul rows. Its dtypes default to float32 and float64; --dtypes applies when given. */
+    matmul: ops.includes('matmul')
+      ? { sizes: values['matmul-sizes'] === undefined ? MATMUL_SIZES : sizesOf('matmul-sizes', values['matmul-sizes']), dtypes: values.dtypes === undefined ? MATMUL_DTYPES : dtypes }
+      : undefined,
     workers,
     extras: !values['only-table'],
     markdown: values.markdown,
@@ -80,7 +105,7 @@ function parseOptions() {
 async function main(): Promise<void> {
   const options = parseOptions();
   if (options.help) {
-    console.log('usage: node dist/bench/kernels.js [--json] [--quick] [--sizes 64,500] [--modes ts,wasm,threads,processes,auto] [--dtypes int32,float32,float64] [--ops add,random+add] [--workers 2] [--rounds 3] [--only-table] [--markdown] [--write-thresholds]');
+    console.log('usage: node dist/bench/kernels.js [--json] [--quick] [--sizes 64,500] [--modes ts,wasm,threads,processes,auto] [--dtypes int32,float32,float64] [--ops add,random+add,matmul] [--matmul-sizes 64,128,256,512,1024,2048] [--workers 2] [--rounds 3] [--only-table] [--markdown] [--write-thresholds]');
     return;
   }
   // progress and tables go to stderr under --json, so stdout holds only the JSON
@@ -98,15 +123,22 @@ async function main(): Promise<void> {
       return;
     }
     const passes: Row[][] = [];
-    for (let round = 1; round <= options.rounds; round++) {
-      progress(`round ${round} of ${options.rounds}`);
-      passes.push(await measureTable(engines, local, options, progress));
+    if (options.ops.length > 0)
+      for (let round = 1; round <= options.rounds; round++) {
+        progress(`round ${round} of ${options.rounds}`);
+        passes.push(await measureTable(engines, local, options, progress));
+      }
+    const rows = passes.length > 0 ? combineRounds(passes) : [];
+    const matmul = options.matmul ? await matmulSection(local, options, options.matmul, progress) : undefined;
+    if (options.json) {
+      const elementWise = rows.map(({ min: _min, max: _max, picked: _picked, ...row }) => row);
+      const matmulRows = (matmul?.rows ?? []).map(({ min: _min, max: _max, ...row }) => row);
+      console.log(JSON.stringify([...elementWise, ...matmulRows], null, 2));
     }
-    const rows = combineRounds(passes);
-    if (options.json) console.log(JSON.stringify(rows.map(({ min: _min, max: _max, picked: _picked, ...row }) => row), null, 2));
     say(`\nbench:kernels: ${context}, ${new Date().toISOString().slice(0, 10)}, median of ${options.rounds} round(s)\n`);
-    say(formatReport(rows));
-    if (options.markdown) say(`\n${formatMarkdown(rows)}`);
+    if (rows.length > 0) say(formatReport(rows));
+    if (options.markdown && rows.length > 0) say(`\n${formatMarkdown(rows)}`);
+    if (matmul) say(matmul.text);
     if (options.extras) {
       say(await roofline(engines, local, options));
       say(await spawnCosts(engines, rows));
@@ -114,6 +146,35 @@ async function main(): Promise<void> {
   } finally {
     await engines.close();
   }
+}
+
+/** The matmul rows (ts, wasm, and NumPy on one thread and on all cores when found), and their printed table. */
+async function matmulSection(
+  local: LocalKernels,
+  options: ReturnType<typeof parseOptions>,
+  matmul: { sizes: number[]; dtypes: Dtype[] },
+  progress: (line: string) => void,
+): Promise<{ rows: MatmulRow[]; text: string }> {
+  progress('matmul');
+  const modes = MATMUL_MODES.filter((m) => options.modes.includes(m));
+  const rows = await measureMatmul(local, { ...matmul, modes, quick: options.quick }, progress);
+  const lines = ['', `matmul C = A x B, square n, caller data in place, GFLOPS = 2 n^3 / s (modes so far: ${MATMUL_MODES.join(', ')}, one core)`];
+  const python = findPythonWithNumpy();
+  if (!python) lines.push('  NumPy: no python3 with NumPy found, skipped');
+  else
+    for (const threads of [...new Set([1, cpus().length])]) {
+      progress(`  NumPy a @ b with ${threads} thread(s)`);
+      const run = runNumpy(python, matmul.sizes, matmul.dtypes, threads, options.quick);
+      if ('problem' in run) {
+        lines.push(`  NumPy (${threads} thread(s)): skipped, ${run.problem}`);
+        continue;
+      }
+      rows.push(...run.rows);
+      const i = run.info;
+      lines.push(`  NumPy ${i.numpy} (${i.python}), BLAS ${i.blas}, kernel ${i.corename ?? 'unknown'}, ${i.threads ?? threads} thread(s), OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset; ${i.libraries.join(', ')}`);
+    }
+  lines.push('', formatMatmul(rows), '', 'Targets (issue 9, measured, never asserted):', ...matmulTargets(rows).map((t) => `  ${t}`));
+  return { rows, text: lines.join('\n') };
 }
 
 async function measureTable(

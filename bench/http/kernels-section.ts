@@ -52,17 +52,19 @@ export interface KernelsSection {
   text: string;
 }
 
+/** The element-wise rows of its JSON array (matmul rows, {op: 'matmul', ..., gflops}, are left to its text). */
 export function parseKernelRows(stdout: string): KernelRow[] {
   const start = stdout.indexOf('[');
   if (start < 0) throw new Error('bench:kernels printed no JSON array');
   const rows = JSON.parse(stdout.slice(start)) as unknown;
   if (!Array.isArray(rows)) throw new Error('bench:kernels --json is not an array');
-  for (const r of rows as Record<string, unknown>[]) {
+  const elementWise = (rows as Record<string, unknown>[]).filter((r) => !(r.op === 'matmul' && typeof r.gflops === 'number'));
+  for (const r of elementWise) {
     if (typeof r.mode !== 'string' || typeof r.n !== 'number' || typeof r.ns_per_element !== 'number') {
       throw new Error(`bench:kernels row without mode, n or ns_per_element: ${JSON.stringify(r).slice(0, 120)}`);
     }
   }
-  return rows as KernelRow[];
+  return elementWise as unknown as KernelRow[];
 }
 
 /** Where threads and processes (wasm kernels) start to beat single-thread wasm, per op and dtype. */

@@ -37,7 +37,7 @@ export interface BenchOptions {
 export const DEFAULTS = { duration: 10, warmup: 2, connections: 20, sizes: [500, 2048], dtype: 'int32', seeds: 4, timeout: 10 } as const;
 export const QUICK = { duration: 2, warmup: 0.5, sizes: [500] } as const;
 /** A short kernel benchmark: int32, the lab's size and a large one, quick timing. */
-export const KERNELS_ARGS = ['--quick', '--dtypes', 'int32', '--sizes', '64,256,500,1024,2048'];
+export const KERNELS_ARGS = ['--quick', '--dtypes', 'int32', '--sizes', '64,256,500,1024,2048', '--ops', 'add,random+add'];
 export const KERNELS_QUICK_ARGS = ['--quick', '--dtypes', 'int32', '--sizes', '500,2048', '--ops', 'random+add', '--only-table'];
 
 export const USAGE = `usage: npm run bench -- [options]
