@@ -23,8 +23,8 @@ test('GET / is a plain-text index with one line per endpoint', async () => {
   assert.is(res.status, 200);
   assert.match(res.headers.get('content-type')!, /^text\/plain/);
   const text = await res.text();
-  assert.match(text, /^wasmatrix \d+\.\d+\.\d+: Matrix Addition API/);
-  for (const line of ['GET  /threading', 'GET  /multiprocessing', 'GET  /add', 'POST /add', 'GET  /healthz', 'GET  /metrics']) assert.ok(text.includes(line), line);
+  assert.match(text, /^wasmatrix \d+\.\d+\.\d+: Matrix API: add, sub, mul, matmul/);
+  for (const line of ['GET  /threading', 'GET  /multiprocessing', 'GET  /add', 'POST /add', 'GET  /sub', 'POST /sub', 'GET  /mul', 'POST /mul', 'GET  /matmul', 'POST /matmul', 'GET  /healthz', 'GET  /metrics']) assert.ok(text.includes(line), line);
 });
 
 test("GET /threading answers the lab's fields with the lab's types and defaults", async () => {
@@ -61,10 +61,15 @@ test('a seed given twice gives the same answer; without a seed answers differ', 
   assert.is.not(draws[0].body.seed, draws[1].body.seed);
 });
 
-test('one seed gives the same checksum and sample in every mode, kernel and worker count', async () => {
+/** Each op's shape parameters for a 37 x 71 output (matmul: A 37 x 23, B 23 x 71). */
+const SHAPE_QUERY: Record<string, string> = { add: 'rows=37&cols=71', sub: 'rows=37&cols=71', mul: 'rows=37&cols=71', matmul: 'm=37&k=23&n=71' };
+
+test('for every op, one seed gives the same checksum and sample in every mode, kernel and worker count', async () => {
+  for (const [op, shape] of Object.entries(SHAPE_QUERY))
   for (const dtype of ['int32', 'float32', 'float64']) {
-    const ref = (await get(`/add?mode=ts&rows=37&cols=71&dtype=${dtype}&seed=7`)).body;
+    const ref = (await get(`/${op}?mode=ts&${shape}&dtype=${dtype}&seed=7`)).body;
     assert.is(ref.mode, 'ts');
+    assert.is(ref.op, op);
     const variants = [
       'mode=wasm',
       'mode=threads&workers=1',
@@ -77,15 +82,26 @@ test('one seed gives the same checksum and sample in every mode, kernel and work
       'mode=auto&workers=2',
     ];
     for (const v of variants) {
-      const { body } = await get(`/add?${v}&rows=37&cols=71&dtype=${dtype}&seed=7`);
-      assert.is(body.checksum, ref.checksum, `${dtype} ${v}`);
-      assert.equal(body.sample, ref.sample, `${dtype} ${v}`);
+      const { body } = await get(`/${op}?${v}&${shape}&dtype=${dtype}&seed=7`);
+      assert.is(body.checksum, ref.checksum, `${op} ${dtype} ${v}`);
+      assert.equal(body.sample, ref.sample, `${op} ${dtype} ${v}`);
       assert.is(body.dtype, dtype);
       assert.is(body.rows, 37);
       assert.is(body.cols, 71);
-      assert.is(body.n, undefined, 'n only for square shapes');
+      if (op === 'matmul') assert.equal([body.m, body.k, body.n], [37, 23, 71], 'matmul names its three dimensions');
+      else assert.is(body.n, undefined, 'n only for square shapes');
     }
   }
+  assert.is.not((await get('/sub?n=9&seed=7')).body.checksum, (await get('/add?n=9&seed=7')).body.checksum, 'the op reaches the kernels');
+});
+
+test('GET /matmul: n alone is square; m, k and n go together; rows/cols are refused; over --max-n is 413', async () => {
+  const square = (await get('/matmul?n=12&seed=3')).body;
+  assert.equal([square.m, square.k, square.n], [12, 12, 12]);
+  assert.is(square.checksum, (await get('/matmul?m=12&k=12&n=12&seed=3')).body.checksum);
+  assert.is((await get('/matmul?m=3&n=4')).res.status, 400);
+  assert.is((await get('/matmul?rows=3&cols=4')).res.status, 400);
+  assert.is((await get('/matmul?m=3&k=100000&n=4')).res.status, 413);
 });
 
 test('GET /add reports the mode auto picked, and kernel=ts runs the baseline inside a pool', async () => {

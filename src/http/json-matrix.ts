@@ -6,11 +6,12 @@
 
 import { errors } from '../errors.js';
 import { DTYPES, type Dtype, type MatrixArray } from '../kernels/dtype.js';
+import type { Geometry, Operation } from '../ops/index.js';
 
 export interface MatrixPair {
   dtype: Dtype;
-  rows: number;
-  cols: number;
+  /** The job's geometry, from the operation (422 when A and B do not fit it). */
+  geometry: Geometry;
   a: MatrixArray;
   b: MatrixArray;
 }
@@ -19,8 +20,8 @@ const INT32_MIN = -2147483648;
 const INT32_MAX = 2147483647;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** Parses and validates a POST /add JSON body. 400: not JSON; 413: over maxN; 422: not a valid pair. */
-export function parseJsonMatrices(body: Uint8Array, maxN: number): MatrixPair {
+/** Parses and validates a POST /<op> JSON body. 400: not JSON; 413: over maxN; 422: not a valid pair for `op`. */
+export function parseJsonMatrices(body: Uint8Array, maxN: number, op: Operation): MatrixPair {
   let doc: unknown;
   try {
     doc = JSON.parse(utf8.decode(body));
@@ -35,15 +36,13 @@ export function parseJsonMatrices(body: Uint8Array, maxN: number): MatrixPair {
   if (dtype !== undefined && (typeof dtype !== 'string' || !(DTYPES as readonly string[]).includes(dtype))) {
     throw errors.badParameter(`dtype must be one of ${DTYPES.join(', ')}`, { param: 'dtype' });
   }
-  const shape = shapeOf(a, 'a', maxN);
+  const shapeA = shapeOf(a, 'a', maxN);
   const shapeB = shapeOf(b, 'b', maxN);
-  if (shapeB.rows !== shape.rows || shapeB.cols !== shape.cols) {
-    throw errors.invalidMatrix(`a is ${shape.rows}x${shape.cols} but b is ${shapeB.rows}x${shapeB.cols}`, { param: 'b' });
-  }
-  const va = toFloat64(a as unknown[][], 'a', shape.cols);
-  const vb = toFloat64(b as unknown[][], 'b', shape.cols);
+  const geometry = op.geometryOf(shapeA, shapeB);
+  const va = toFloat64(a as unknown[][], 'a', shapeA.cols);
+  const vb = toFloat64(b as unknown[][], 'b', shapeB.cols);
   const resolved: Dtype = (dtype as Dtype | undefined) ?? (va.allInt32 && vb.allInt32 ? 'int32' : 'float64');
-  return { dtype: resolved, ...shape, a: convert(va.values, resolved, 'a', shape.cols), b: convert(vb.values, resolved, 'b', shape.cols) };
+  return { dtype: resolved, geometry, a: convert(va.values, resolved, 'a', shapeA.cols), b: convert(vb.values, resolved, 'b', shapeB.cols) };
 }
 
 function shapeOf(m: unknown, name: string, maxN: number): { rows: number; cols: number } {

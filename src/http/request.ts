@@ -4,6 +4,7 @@
 // rounded, clamped or coerced.
 
 import { errors } from '../errors.js';
+import type { Geometry, Operation } from '../ops/index.js';
 import { DTYPES, KERNELS, MODES, type Dtype, type KernelKind, type Mode } from '../vocabulary.js';
 
 export interface RequestLimits {
@@ -25,7 +26,8 @@ export interface Shape {
   cols: number;
 }
 
-export interface RandomJobParams extends RunParams, Shape {
+export interface RandomJobParams extends RunParams {
+  geometry: Geometry;
   dtype: Dtype;
   seed: number;
 }
@@ -82,6 +84,28 @@ export function parseShape(q: URLSearchParams, maxN: number, fallback: number | 
   return { rows: fallback, cols: fallback };
 }
 
+/**
+ * The geometry of a job of `op` from the query: element-wise ops take n (square) or rows and cols;
+ * matmul takes n (square: n x n times n x n) or m, k and n (A m x k, B k x n, C m x n).
+ */
+export function parseGeometry(q: URLSearchParams, op: Operation, maxN: number, fallback: number | undefined): Geometry {
+  if (op.bandNeedsOfB === 'rows') {
+    const s = parseShape(q, maxN, fallback);
+    return { ...s, inner: s.cols };
+  }
+  for (const name of ['rows', 'cols']) if (q.has(name)) throw errors.badParameter(`${op.op} takes n, or m, k and n (not ${name})`, { param: name });
+  const m = sideParam(q, 'm', maxN);
+  const k = sideParam(q, 'k', maxN);
+  const n = sideParam(q, 'n', maxN);
+  if (m === undefined && k === undefined) {
+    const side = n ?? fallback;
+    if (side === undefined) throw errors.badParameter('the shape is required: n, or m, k and n', { param: 'n' });
+    return { rows: side, cols: side, inner: side };
+  }
+  if (m === undefined || k === undefined || n === undefined) throw errors.badParameter('m, k and n go together (A is m x k, B is k x n)', { param: m === undefined ? 'm' : k === undefined ? 'k' : 'n' });
+  return { rows: m, cols: n, inner: k };
+}
+
 export function parseDtype(q: URLSearchParams, fallback: Dtype): Dtype {
   return choiceParam(q, 'dtype', DTYPES) ?? fallback;
 }
@@ -97,13 +121,13 @@ export function parseRunParams(q: URLSearchParams, limits: RequestLimits, fixedM
 export const DEFAULT_N = 500;
 export const MAX_SEED = 0xffffffff;
 
-/** The lab's job from a query: GET /threading, /multiprocessing, /add. */
-export function parseRandomJob(query: string, limits: RequestLimits, fixedMode: Mode | undefined): RandomJobParams {
+/** The lab's job from a query: GET /threading, /multiprocessing, /<op>. */
+export function parseRandomJob(query: string, limits: RequestLimits, fixedMode: Mode | undefined, op: Operation): RandomJobParams {
   const q = new URLSearchParams(query);
-  const shape = parseShape(q, limits.maxN, DEFAULT_N);
+  const geometry = parseGeometry(q, op, limits.maxN, DEFAULT_N);
   const dtype = parseDtype(q, 'int32');
   const seed = integerParam(q, 'seed', 0, MAX_SEED) ?? randomSeed();
-  return { ...shape, dtype, seed, ...parseRunParams(q, limits, fixedMode) };
+  return { geometry, dtype, seed, ...parseRunParams(q, limits, fixedMode) };
 }
 
 function randomSeed(): number {

@@ -12,8 +12,10 @@ import { Exchange, type ExchangeHooks } from './exchange.js';
 import type { InflightBudget } from './inflight-budget.js';
 import type { JobRunner } from './job-runner.js';
 import type { Logger } from './logger.js';
-import { postAdd, randomJob, type MatrixRouteContext } from './matrix-routes.js';
+import { postJob, randomJob, type MatrixRouteContext } from './matrix-routes.js';
 import { prefersHtml } from './negotiate.js';
+import { operation } from '../ops/index.js';
+import { DTYPES, KERNELS, MODES, OPS } from '../vocabulary.js';
 import { JSON_TYPE, send, sendError } from './respond.js';
 import { WebPage, catalogue, type Conditional } from './web-page.js';
 
@@ -36,16 +38,22 @@ export interface ServerContext {
 
 type Handler = (ex: Exchange, req: HttpRequest) => void | Promise<void>;
 
-/** The routes and the methods each answers, for 405 and Allow. */
-const ROUTES: Record<string, string[]> = {
-  '/': ['GET', 'HEAD'],
-  '/threading': ['GET'],
-  '/multiprocessing': ['GET'],
-  '/add': ['GET', 'POST'],
-  '/healthz': ['GET', 'HEAD'],
-  '/metrics': ['GET'],
-  '/favicon.ico': ['GET', 'HEAD'],
-};
+/** One route: registration, the 405 list (Allow) and the index page are all derived from the table. */
+interface Route {
+  method: 'GET' | 'POST' | 'HEAD';
+  path: string;
+  handler: Handler;
+  /** The index page's line: what it does and an example; none for HEAD twins. */
+  about?: string;
+  example?: string;
+}
+
+/** The methods each path answers, in table order (for 405 and Allow). */
+export function allowedMethods(routes: readonly Pick<Route, 'method' | 'path'>[]): Map<string, string[]> {
+  const allow = new Map<string, string[]>();
+  for (const r of routes) allow.set(r.path, [...(allow.get(r.path) ?? []), r.method]);
+  return allow;
+}
 
 const TEXT_TYPE = 'text/plain; charset=utf-8';
 
@@ -56,6 +64,7 @@ export class HttpServer implements ExchangeHooks {
   readonly #ctx: ServerContext;
   readonly #matrix: MatrixRouteContext;
   readonly #app: TemplatedApp;
+  readonly #routeTable: Route[];
   readonly #web: WebPage;
   #listenSocket: us_listen_socket | undefined;
   #inFlight = 0;
@@ -71,7 +80,9 @@ export class HttpServer implements ExchangeHooks {
       maxBody: ctx.maxBody,
       timeout: ctx.timeout,
     };
-    this.#web = new WebPage(catalogue({ ...ctx, routes: ROUTES, maxWorkers: (mode) => ctx.runner.maxWorkers(mode) }));
+    this.#routeTable = this.#table();
+    const routes = Object.fromEntries(allowedMethods(this.#routeTable));
+    this.#web = new WebPage(catalogue({ ...ctx, routes, maxWorkers: (mode) => ctx.runner.maxWorkers(mode) }));
     this.#app = this.#routes(uWS.App());
   }
 
@@ -91,22 +102,51 @@ export class HttpServer implements ExchangeHooks {
     return this.#inFlight;
   }
 
-  #routes(app: TemplatedApp): TemplatedApp {
+  /** Every route, in the index page's order. */
+  #table(): Route[] {
     const m = this.#matrix;
-    app
-      .get('/', this.#handle('/', (ex, req) => this.#root(ex, req)))
-      .get('/threading', this.#handle('/threading', (ex) => randomJob(m, ex, 'threads')))
-      .get('/multiprocessing', this.#handle('/multiprocessing', (ex) => randomJob(m, ex, 'processes')))
-      .get('/add', this.#handle('/add', (ex) => randomJob(m, ex, undefined)))
-      .post('/add', this.#handle('/add', (ex, req) => postAdd(m, ex, req.getHeader('content-type'), contentLengthHeader(req))))
-      .get('/healthz', this.#handle('/healthz', (ex) => this.#health(ex)))
-      .get('/metrics', this.#handle('/metrics', (ex) => this.#metrics(ex)))
-      .get('/favicon.ico', this.#handle('/favicon.ico', (ex, req) => this.#web.favicon.serve(ex, conditional(req))))
+    const add = operation('add');
+    const routes: Route[] = [
+      { method: 'GET', path: '/', handler: (ex, req) => this.#root(ex, req) },
+      { method: 'GET', path: '/threading', handler: (ex) => randomJob(m, ex, 'threads', add), about: 'the lab job (two random n x n matrices, added) in the thread pool', example: '/threading?n=500&dtype=int32&seed=1' },
+      { method: 'GET', path: '/multiprocessing', handler: (ex) => randomJob(m, ex, 'processes', add), about: 'the same in the process pool', example: '/multiprocessing?n=500&workers=2' },
+    ];
+    for (const op of OPS.map(operation)) {
+      const path = `/${op.op}`;
+      const matmul = op.bandNeedsOfB === 'all';
+      routes.push(
+        {
+          method: 'GET',
+          path,
+          handler: (ex) => randomJob(m, ex, undefined, op),
+          about: matmul ? "random A (m x k) times random B (k x n), in any mode" : `random A ${op.op} random B, element-wise, in any mode`,
+          example: matmul ? `${path}?mode=threads&m=300&k=200&n=700&dtype=float32` : `${path}?mode=wasm&rows=300&cols=700&dtype=float32`,
+        },
+        {
+          method: 'POST',
+          path,
+          handler: (ex, req) => postJob(m, ex, op, req.getHeader('content-type'), contentLengthHeader(req)),
+          about: 'your matrices: JSON {"a": [[...]], "b": [[...]]} or A then B raw bytes',
+          example: matmul ? `${path}?m=2&k=3&n=4&dtype=float64 (octet-stream)` : `${path}?rows=2&cols=3&dtype=float64 (octet-stream)`,
+        },
+      );
+    }
+    routes.push(
+      { method: 'GET', path: '/healthz', handler: (ex) => this.#health(ex), about: '200 while serving, 503 while draining' },
+      { method: 'GET', path: '/metrics', handler: (ex) => this.#metrics(ex), about: 'Prometheus metrics' },
+      { method: 'GET', path: '/favicon.ico', handler: (ex, req) => this.#web.favicon.serve(ex, conditional(req)) },
       // HEAD where it is cheap (health checks use it): the GET answer without its content (send() drops it)
-      .head('/', this.#handle('/', (ex, req) => this.#root(ex, req)))
-      .head('/healthz', this.#handle('/healthz', (ex) => this.#health(ex)))
-      .head('/favicon.ico', this.#handle('/favicon.ico', (ex, req) => this.#web.favicon.serve(ex, conditional(req))));
-    for (const [path, allow] of Object.entries(ROUTES)) {
+      { method: 'HEAD', path: '/', handler: (ex, req) => this.#root(ex, req) },
+      { method: 'HEAD', path: '/healthz', handler: (ex) => this.#health(ex) },
+      { method: 'HEAD', path: '/favicon.ico', handler: (ex, req) => this.#web.favicon.serve(ex, conditional(req)) },
+    );
+    return routes;
+  }
+
+  #routes(app: TemplatedApp): TemplatedApp {
+    const register = { GET: app.get, POST: app.post, HEAD: app.head } as const;
+    for (const r of this.#routeTable) register[r.method].call(app, r.path, this.#handle(r.path, r.handler));
+    for (const [path, allow] of allowedMethods(this.#routeTable)) {
       app.any(path, this.#handle(path, (ex) => {
         throw errors.methodNotAllowed(`${path} answers ${allow.join(', ')}, not ${ex.method}`, { allow });
       }));
@@ -174,17 +214,13 @@ export class HttpServer implements ExchangeHooks {
 
   #index(): string {
     const { name, version } = this.#ctx;
+    const lines = this.#routeTable.filter((r) => r.about).map((r) => `${r.method.padEnd(5)}${r.path.padEnd(18)}${r.about!.padEnd(68)} ${r.example ?? ''}`.trimEnd());
     return [
-      `${name} ${version}: Matrix Addition API (WebAssembly SIMD over uWebSockets.js)`,
+      `${name} ${version}: Matrix API: ${OPS.join(', ')} (WebAssembly SIMD over uWebSockets.js)`,
       '',
-      'GET  /threading         the lab job (two random n x n matrices, added) in the thread pool   /threading?n=500&dtype=int32&seed=1',
-      'GET  /multiprocessing   the same in the process pool                                       /multiprocessing?n=500&workers=2',
-      'GET  /add               the same in any mode: ts, wasm, threads, processes, auto           /add?mode=wasm&rows=300&cols=700&dtype=float32',
-      'POST /add               your matrices: JSON {"a": [[...]], "b": [[...]]} or A+B raw bytes /add?rows=2&cols=3&dtype=float64 (octet-stream)',
-      'GET  /healthz           200 while serving, 503 while draining',
-      'GET  /metrics           Prometheus metrics',
+      ...lines,
       '',
-      `Parameters: n or rows+cols (1..${this.#ctx.maxN}), dtype (int32|float32|float64), seed (0..4294967295), workers, kernel (wasm|ts), mode (/add).`,
+      `Parameters: n or rows+cols (element-wise), n or m+k+n (matmul: A m x k, B k x n), each 1..${this.#ctx.maxN}; dtype (${DTYPES.join('|')}), seed (0..4294967295), workers, kernel (${KERNELS.join('|')}), mode (${MODES.join('|')}; not on /threading, /multiprocessing).`,
       '',
     ].join('\n');
   }

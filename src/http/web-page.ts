@@ -11,8 +11,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { MODES, KERNELS, type Mode } from '../engines/job.js';
-import { DTYPES, OPS } from '../kernels/dtype.js';
+import { DTYPES, KERNELS, MODES, OPS, isElementwiseOp, type Mode } from '../vocabulary.js';
 import { WEB_DIR } from '../paths.js';
 import type { Exchange } from './exchange.js';
 import { acceptsEncoding, etagMatches } from './negotiate.js';
@@ -37,7 +36,6 @@ export interface Catalogue {
 }
 
 /** Ops whose GET route takes rows and cols besides n; any other op is offered on the page as square n only. */
-const ROWS_COLS_OPS: ReadonlySet<string> = new Set(['add', 'sub', 'mul']);
 
 /**
  * The catalogue of this server: the ops that have a GET route (`routes`: path to
@@ -48,7 +46,7 @@ export function catalogue(s: { name: string; version: string; maxN: number; maxW
   return {
     name: s.name,
     version: s.version,
-    ops: OPS.filter((op) => s.routes[`/${op}`]?.includes('GET')).map((op) => ({ op, path: `/${op}`, dims: ROWS_COLS_OPS.has(op) ? ['rows', 'cols'] : [] })),
+    ops: OPS.filter((op) => s.routes[`/${op}`]?.includes('GET')).map((op) => ({ op, path: `/${op}`, dims: isElementwiseOp(op) ? ['rows', 'cols'] : [] })),
     modes: MODES,
     dtypes: DTYPES,
     kernels: KERNELS,
