@@ -15,22 +15,22 @@
 //   0x7ff8000000000000): which NaN payload an IEEE operation returns depends on
 //   the hardware and on the operand order a compiler picks, so NaN bits are
 //   made a function of the result alone.
-// - No allocation: the caller passes `scratch`, matmulScratchBytes(k, n) bytes
-//   (matmul_scratch_bytes below) owned by this call alone, for the packed
-//   panels of B, a generated block of A and an edge tile.
+// - No allocation: the caller passes `scratch`, matmul_scratch_bytes(size, k, n)
+//   bytes owned by this call alone, for the packed blocks of A and B, an edge
+//   tile and one generated row of A.
 //
-// Structure (the GotoBLAS/BLIS loop nest, without packing A):
-//   for each block of KC rows of B (pc):     pack (or generate) B[pc.., :] into
+// Structure (the GotoBLAS/BLIS loop nest):
+//   for each strip of NC columns (jc):
+//     for each block of KC rows of B (pc):   pack (or draw) B[pc.., jc..] into
 //                                            panels of NR columns, zero-padded
-//     for each block of MC rows of A (ic):   caller's A in place, or its block
-//                                            generated into scratch
-//       for each panel of NR columns (jr):   the panel (KC x NR) stays in L1
-//         for each MR rows (ir):             the register tile MR x NR
+//       for each block of MC rows of A (ic): pack (or draw) A[ic.., pc..] into
+//                                            micro-panels of MR rows, zero-padded
+//         for each panel (jr):               the panel (KC x NR, 8 KiB) stays in L1
+//           for each MR rows (ir):           the register tile MR x NR
 // The micro-tile keeps an MR x NR block of C in 8 v128 registers: 4 rows x 2
-// vectors (float32/int32: 4 x 8 values, float64: 4 x 4). A missing row of an
-// edge tile reads a real row again and a missing column reads the zero padding;
-// an edge tile goes through a small tile buffer so only real elements of C are
-// read and written.
+// vectors (float32/int32: 4 x 8 values, float64: 4 x 4). An edge tile (past
+// the last row or column) runs the same micro-tile on the zero padding into a
+// small tile buffer, and only its real elements are copied to and from C.
 
 import { checksum } from './checksum';
 import { fillSegment, rowKey } from './generator';
@@ -43,7 +43,7 @@ const TILE_ROW_BYTES: u32 = 32;
 const KC: u32 = 256;
 /** Rows of A per block (its KC columns stay in L2 while the panels of B go by). */
 const MC: u32 = 128;
-/** Bytes of one row of a packed block of B: NC = NC_BYTES / element bytes columns (the block, KC x NC, stays in L2). */
+/** Bytes of one row of a packed block of B: NC = NC_BYTES / element bytes columns (bounds the scratch: KC x NC is 4 MiB). */
 const NC_BYTES: u32 = 16384;
 
 /** Matrices of the generator (src/kernels/generator.ts): A is 0, B is 1, as for the element-wise ops. */
