@@ -129,10 +129,10 @@ async function main(): Promise<void> {
         passes.push(await measureTable(engines, local, options, progress));
       }
     const rows = passes.length > 0 ? combineRounds(passes) : [];
-    const matmul = options.matmul ? await matmulSection(local, options, options.matmul, progress) : undefined;
+    const matmul = options.matmul ? await matmulSection(engines, local, options, options.matmul, progress) : undefined;
     if (options.json) {
       const elementWise = rows.map(({ min: _min, max: _max, picked: _picked, ...row }) => row);
-      const matmulRows = (matmul?.rows ?? []).map(({ min: _min, max: _max, ...row }) => row);
+      const matmulRows = (matmul?.rows ?? []).map(({ min: _min, max: _max, picked: _picked, ...row }) => row);
       console.log(JSON.stringify([...elementWise, ...matmulRows], null, 2));
     }
     say(`\nbench:kernels: ${context}, ${new Date().toISOString().slice(0, 10)}, median of ${options.rounds} round(s)\n`);
@@ -150,6 +150,7 @@ async function main(): Promise<void> {
 
 /** The matmul rows (ts, wasm, and NumPy on one thread and on all cores when found), and their printed table. */
 async function matmulSection(
+  engines: Awaited<ReturnType<typeof createEngines>>,
   local: LocalKernels,
   options: ReturnType<typeof parseOptions>,
   matmul: { sizes: number[]; dtypes: Dtype[] },
@@ -157,8 +158,11 @@ async function matmulSection(
 ): Promise<{ rows: MatmulRow[]; text: string }> {
   progress('matmul');
   const modes = MATMUL_MODES.filter((m) => options.modes.includes(m));
-  const rows = await measureMatmul(local, { ...matmul, modes, quick: options.quick }, progress);
-  const lines = ['', `matmul C = A x B, square n, caller data in place, GFLOPS = 2 n^3 / s (modes so far: ${MATMUL_MODES.join(', ')}, one core)`];
+  const rows = await measureMatmul(engines, local, { ...matmul, modes, quick: options.quick }, progress);
+  const lines = [
+    '',
+    `matmul C = A x B, square n, GFLOPS = 2 n^3 / s: ts, wasm, threads (1..${engines.threads.maxWorkers} workers) and auto on caller data in place, processes on random jobs (each child draws its rows of A and all of B from the seed)`,
+  ];
   const python = findPythonWithNumpy();
   if (!python) lines.push('  NumPy: no python3 with NumPy found, skipped');
   else

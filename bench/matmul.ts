@@ -1,26 +1,30 @@
 // The matmul rows of `npm run bench:kernels`: GFLOPS (2 n^3 / seconds, square
 // n) of C = A x B per mode and kernel, and NumPy's `a @ b` in the same run.
 //
-// A cell times caller data in place: A and B (the generator's matrices of one
-// seed) are written into memory once; each call computes all of C as the mode
-// does, checksum included. So far the modes with a cell are ts and wasm (one
-// core); threads, processes and auto get theirs when matmul is wired through
-// the engines: add a case to prepareMatmulCase and the mode to MATMUL_MODES.
+// A cell of ts, wasm and threads times caller data in place: A and B are
+// written into memory once; each call computes all of C as the mode does,
+// checksum included (threads: bands of rows of C on 1..pool-size workers, all
+// reading the one B in the shared memory). A child process has no shared
+// memory, so `processes` times the random job through engine.run(): each child
+// draws its rows of A and all of B from the seed, only checksums come back.
+// `auto` times what auto picks for the data job (the calling thread or the
+// thread pool) and says which.
 
 import { spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
-import type { Mode } from '../src/engines/job.js';
+import { MODES, type JobSpec, type Mode } from '../src/engines/job.js';
+import type { Engines } from '../src/engines/index.js';
 import { ELEMENT_BYTES, type Dtype } from '../src/kernels/dtype.js';
 import type { Kernels } from '../src/kernels/kernels.js';
 import { matmulScratchBytes, runMatmulBand } from '../src/kernels/matmul.js';
 import type { Arena } from '../src/memory/arena.js';
-import type { LocalKernels } from './cases.js';
+import { callerData, type LocalKernels } from './cases.js';
 import { measure, type Call, type MeasureOptions, type Timing } from './measure.js';
 
 export const MATMUL_SIZES = [64, 128, 256, 512, 1024, 2048];
 export const MATMUL_DTYPES: Dtype[] = ['float32', 'float64'];
-/** Modes with a matmul cell so far. */
-export const MATMUL_MODES: readonly Mode[] = ['ts', 'wasm'];
+/** Modes with a matmul cell: all of them. */
+export const MATMUL_MODES: readonly Mode[] = MODES;
 
 /** One cell; --json prints these fields minus min and max. */
 export interface MatmulRow {
@@ -36,6 +40,8 @@ export interface MatmulRow {
   gflops: number;
   min: number;
   max: number;
+  /** auto: the mode it picked (printed, not in --json). */
+  picked?: string;
 }
 
 /** A call of one second or more is timed once: the loops were compiled and warmed at the smaller sizes before it. */
@@ -61,13 +67,38 @@ function inPlaceLocal(local: { kernels: Kernels; arena: Arena }, dtype: Dtype, n
   return { call: () => runMatmulBand(kernels, band), workers: 1, dispose: () => [a, b, c, scratch].forEach((p) => arena.free(p)) };
 }
 
-export function prepareMatmulCase(local: LocalKernels, mode: Mode, dtype: Dtype, n: number): MatmulCase | undefined {
+/** One cell to time: the kernel set and workers it runs with, and how to set it up. */
+export interface MatmulCell {
+  kernel: string;
+  /** auto: the mode it picked. */
+  picked?: string;
+  workers: number;
+  prepare(): MatmulCase;
+}
+
+/** The cells of one mode at (dtype, n): one for ts, wasm, processes and auto; one per worker count for threads. */
+export function matmulCells(engines: Engines, local: LocalKernels, mode: Mode, dtype: Dtype, n: number): MatmulCell[] {
+  const data = (): JobSpec => ({ op: 'matmul', dtype, rows: n, cols: n, inner: n, source: { kind: 'data', a: callerData(dtype, n * n), b: callerData(dtype, n * n) }, output: 'summary', kernel: 'wasm' });
+  const onThreads = (workers: number): MatmulCase => {
+    const prepared = engines.threads.prepare(data(), workers);
+    return { call: () => prepared.run(), workers, dispose: () => prepared.free() };
+  };
   switch (mode) {
     case 'ts':
     case 'wasm':
-      return inPlaceLocal(local[mode], dtype, n);
-    default:
-      return undefined;
+      return [{ kernel: mode, workers: 1, prepare: () => inPlaceLocal(local[mode], dtype, n) }];
+    case 'threads':
+      return Array.from({ length: engines.threads.maxWorkers }, (_, i) => ({ kernel: 'wasm', workers: i + 1, prepare: () => onThreads(i + 1) }));
+    case 'processes':
+      return Array.from({ length: engines.processes.maxWorkers }, (_, i) => {
+        const job: JobSpec = { op: 'matmul', dtype, rows: n, cols: n, inner: n, source: { kind: 'random', seed: SEED }, output: 'summary', kernel: 'wasm', workers: i + 1 };
+        return { kernel: 'wasm', workers: i + 1, prepare: () => ({ call: () => engines.processes.run(job), workers: i + 1, dispose: () => {} }) };
+      });
+    case 'auto': {
+      const choice = engines.auto.choose(data());
+      const picked = choice.engine.mode;
+      return [{ kernel: 'wasm', picked, workers: choice.workers, prepare: () => (picked === 'threads' ? onThreads(choice.workers) : inPlaceLocal(local.wasm, dtype, n)) }];
+    }
   }
 }
 
@@ -89,22 +120,23 @@ export interface MatmulOptions {
 }
 
 /** Every (dtype, n, mode) cell with a matmul case, dtype by dtype and n ascending (each loop is warm before its long calls). */
-export async function measureMatmul(local: LocalKernels, options: MatmulOptions, progress: (line: string) => void): Promise<MatmulRow[]> {
+export async function measureMatmul(engines: Engines, local: LocalKernels, options: MatmulOptions, progress: (line: string) => void): Promise<MatmulRow[]> {
   const rows: MatmulRow[] = [];
   for (const dtype of options.dtypes)
     for (const n of [...options.sizes].sort((x, y) => x - y))
-      for (const mode of options.modes) {
-        const prepared = prepareMatmulCase(local, mode, dtype, n);
-        if (!prepared) continue;
+      for (const mode of options.modes)
+      for (const cell of matmulCells(engines, local, mode, dtype, n)) {
+        const prepared = cell.prepare();
         let t: Timing;
         try {
           t = await timeMatmul(prepared.call, options.quick);
         } finally {
           prepared.dispose();
         }
-        const row: MatmulRow = { op: 'matmul', mode, kernel: mode, dtype, n, workers: prepared.workers, gflops: gflops(n, t.median), min: gflops(n, t.max), max: gflops(n, t.min) };
+        const row: MatmulRow = { op: 'matmul', mode, kernel: cell.kernel, dtype, n, workers: prepared.workers, gflops: gflops(n, t.median), min: gflops(n, t.max), max: gflops(n, t.min) };
+        if (cell.picked) row.picked = cell.picked;
         rows.push(row);
-        progress(`  matmul ${mode} ${dtype} n=${n}: ${row.gflops} GFLOPS (${t.repeats} x ${t.batch})`);
+        progress(`  matmul ${mode} ${cell.kernel} ${dtype} n=${n} workers=${row.workers}: ${row.gflops} GFLOPS (${t.repeats} x ${t.batch})`);
       }
   return rows;
 }
@@ -219,7 +251,7 @@ export function formatMatmul(rows: MatmulRow[]): string {
   const ts = (r: MatmulRow) => rows.find((t) => t.mode === 'ts' && t.dtype === r.dtype && t.n === r.n);
   const cells = rows.map((r) => {
     const base = ts(r);
-    return [r.op, r.mode, r.kernel, r.dtype, String(r.n), String(r.workers), r.gflops.toFixed(2), `(${r.min.toFixed(2)}-${r.max.toFixed(2)})`, base ? (r.gflops / base.gflops).toFixed(1) : '-'];
+    return [r.op, r.picked ? `auto (${r.picked})` : r.mode, r.kernel, r.dtype, String(r.n), String(r.workers), r.gflops.toFixed(2), `(${r.min.toFixed(2)}-${r.max.toFixed(2)})`, base ? (r.gflops / base.gflops).toFixed(1) : '-'];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
   const line = (c: string[]) => c.map((s, i) => (i >= 4 ? s.padStart(widths[i]!) : s.padEnd(widths[i]!))).join('  ');
@@ -241,6 +273,19 @@ export function matmulTargets(rows: MatmulRow[]): string[] {
   if (wasm512 && ts512) {
     const x = wasm512.gflops / ts512.gflops;
     out.push(`matmul wasm vs ts float32 n=512: ${x.toFixed(1)}x (target >= 10x: ${verdict(x >= 10)})`);
+  }
+  for (const [mode, from, target] of [['threads', 512, 1.85], ['processes', 1024, 1.7]] as const)
+    for (const two of rows.filter((r) => r.mode === mode && r.workers === 2 && r.n >= from)) {
+      const one = find(mode, two.dtype, two.n, 1);
+      if (!one) continue;
+      const x = two.gflops / one.gflops;
+      out.push(`matmul ${mode} ${two.dtype} n=${two.n}: 2 workers ${x.toFixed(2)}x one (target >= ${target}x: ${verdict(x >= target)})`);
+    }
+  for (const auto of rows.filter((r) => r.mode === 'auto')) {
+    const fixed = rows.filter((r) => r.dtype === auto.dtype && r.n === auto.n && r.mode !== 'auto' && r.mode !== 'numpy' && r.mode !== 'ts');
+    if (fixed.length === 0) continue;
+    const best = fixed.reduce((x, y) => (y.gflops > x.gflops ? y : x));
+    out.push(`matmul auto ${auto.dtype} n=${auto.n}: ${auto.gflops} GFLOPS (picked ${auto.picked}), best fixed ${best.mode}/${best.workers} ${best.gflops} (target within 10%: ${verdict(auto.gflops >= 0.9 * best.gflops)})`);
   }
   for (const w of rows.filter((r) => r.mode === 'wasm' && r.dtype === 'float32' && r.n >= 512)) {
     const numpy = find('numpy', 'float32', w.n, 1);
