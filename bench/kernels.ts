@@ -117,7 +117,9 @@ async function main(): Promise<void> {
     const context = `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, Node ${process.version}, kernels ${engines.simd ? 'SIMD' : 'scalar'}, pools of ${options.workers}`;
     if (options.writeThresholds) {
       progress(`measuring auto thresholds (${context})`);
-      const crossings = await measureThresholds(engines, local, options.sweep, progress);
+      // --ops matmul alone measures only matmul's table (the other is kept from the file)
+      const tables = options.matmul && options.ops.length === 0 ? (['matmul'] as const) : (['elementwise', 'matmul'] as const);
+      const crossings = await measureThresholds(engines, local, options.sweep, progress, [...tables]);
       const file = writeThresholds(crossings);
       say(JSON.stringify(file, null, 2));
       return;

@@ -7,12 +7,12 @@
 // threshold is the first n from which threads win at every size tried, up to
 // three wins in a row (one noisy win does not move the switch point).
 
-import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { DEFAULT_THRESHOLDS_PATH, type JobKind, type Thresholds, type ThresholdsFile } from '../src/engines/auto-thresholds.js';
+import { existsSync, writeFileSync } from 'node:fs';
+import { DEFAULT_THRESHOLDS_PATH, loadThresholds, type JobKind, type ThresholdTable, type Thresholds, type ThresholdsFile } from '../src/engines/auto-thresholds.js';
 import type { Engines } from '../src/engines/index.js';
-import type { KernelKind } from '../src/engines/job.js';
-import { DTYPES, type Dtype } from '../src/kernels/dtype.js';
+import type { JobSpec, KernelKind } from '../src/engines/job.js';
+import { DTYPES, JOB_KINDS, KERNELS, type Dtype } from '../src/vocabulary.js';
 import { callerData, prepareCase, type LocalKernels } from './cases.js';
 import { measure, summarize, type MeasureOptions } from './measure.js';
 
@@ -22,10 +22,12 @@ export const THRESHOLD_GRID = [16, 23, 32, 45, 64, 91, 128, 181, 256, 362, 512, 
 export const NEVER = 2 ** 32;
 
 export interface Crossing {
+  /** 'elementwise': the main table (measured with add); 'matmul': thresholds.byOp.matmul. */
+  table: 'elementwise' | 'matmul';
   kernel: KernelKind;
   kind: JobKind;
   dtype: Dtype;
-  /** Elements (rows x cols) from which auto uses the pool; NEVER if the pool never won. */
+  /** Work (elements rows x cols, or multiply-adds n^3 for matmul) from which auto uses the pool; NEVER if the pool never won. */
   threshold: number;
   /** Local / threads time at each size tried, for the log. */
   tried: { n: number; speedup: number }[];
@@ -63,30 +65,69 @@ export async function findCrossing(engines: Engines, local: LocalKernels, kernel
       if (tried.length - tried.findIndex((t) => t.n === firstWin) >= WINS) break;
     } else firstWin = undefined;
   }
-  return { kernel, kind, dtype, threshold: firstWin !== undefined ? firstWin * firstWin : NEVER, tried };
+  return { table: 'elementwise', kernel, kind, dtype, threshold: firstWin !== undefined ? firstWin * firstWin : NEVER, tried };
 }
 
-export async function measureThresholds(engines: Engines, local: LocalKernels, options: MeasureOptions, log: (line: string) => void): Promise<Crossing[]> {
+/** Square matmul sizes tried (n^3 multiply-adds). */
+export const MATMUL_THRESHOLD_GRID = [8, 11, 16, 23, 32, 45, 64, 91, 128, 181, 256];
+
+/** The same search for matmul: the job through the engines' API, the calling thread (runSync) against the pool with 2 workers, in turns. */
+async function findMatmulCrossing(engines: Engines, kernel: KernelKind, kind: JobKind, dtype: Dtype, options: MeasureOptions): Promise<Crossing> {
+  const tried: { n: number; speedup: number }[] = [];
+  let firstWin: number | undefined;
+  for (const n of MATMUL_THRESHOLD_GRID) {
+    const source: JobSpec['source'] = kind === 'random' ? { kind: 'random', seed: 20240501 } : { kind: 'data', a: callerData(dtype, n * n), b: callerData(dtype, n * n) };
+    const job: JobSpec = { op: 'matmul', dtype, rows: n, cols: n, inner: n, source, output: 'summary', kernel };
+    const ratios: number[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      const one = (await measure(() => engines[kernel].runSync(job), options)).median;
+      const two = (await measure(() => engines.threads.run({ ...job, workers: 2 }), options)).median;
+      ratios.push(one / two);
+    }
+    const speedup = summarize(ratios).median;
+    tried.push({ n, speedup });
+    if (speedup > 1) {
+      firstWin ??= n;
+      if (tried.length - tried.findIndex((t) => t.n === firstWin) >= WINS) break;
+    } else firstWin = undefined;
+  }
+  return { table: 'matmul', kernel, kind, dtype, threshold: firstWin !== undefined ? firstWin ** 3 : NEVER, tried };
+}
+
+/** Measures the element-wise table and/or matmul's. */
+export async function measureThresholds(engines: Engines, local: LocalKernels, options: MeasureOptions, log: (line: string) => void, tables: Crossing['table'][] = ['elementwise', 'matmul']): Promise<Crossing[]> {
   const crossings: Crossing[] = [];
-  for (const kernel of ['wasm', 'ts'] as const)
-    for (const kind of ['random', 'data'] as const)
-      for (const dtype of DTYPES) {
-        const c = await findCrossing(engines, local, kernel, kind, dtype, options);
-        log(`  ${kernel} ${kind} ${dtype}: ${c.threshold === NEVER ? 'never' : `${c.threshold} elements`}  (${c.tried.map((t) => `${t.n}:${t.speedup.toFixed(2)}x`).join(' ')})`);
-        crossings.push(c);
-      }
+  for (const table of tables)
+    for (const kernel of KERNELS)
+      for (const kind of JOB_KINDS)
+        for (const dtype of DTYPES) {
+          const c = table === 'matmul' ? await findMatmulCrossing(engines, kernel, kind, dtype, options) : await findCrossing(engines, local, kernel, kind, dtype, options);
+          log(`  ${table} ${kernel} ${kind} ${dtype}: ${c.threshold === NEVER ? 'never' : `${c.threshold} ${table === 'matmul' ? 'multiply-adds' : 'elements'}`}  (${c.tried.map((t) => `${t.n}:${t.speedup.toFixed(2)}x`).join(' ')})`);
+          crossings.push(c);
+        }
   return crossings;
 }
 
+/** Writes the measured tables; a table not measured this time is kept from the file at `path`. */
 export function writeThresholds(crossings: Crossing[], path = DEFAULT_THRESHOLDS_PATH): ThresholdsFile {
-  const thresholds = {} as Thresholds;
-  for (const c of crossings) {
-    const byKind = (thresholds[c.kernel] ??= {} as Thresholds[KernelKind]);
-    (byKind[c.kind] ??= {} as Record<Dtype, number>)[c.dtype] = c.threshold;
-  }
+  const previous = existsSync(path) ? loadThresholds(path) : undefined;
+  const tableOf = (which: Crossing['table']): ThresholdTable | undefined => {
+    const measured = crossings.filter((c) => c.table === which);
+    if (measured.length === 0) return which === 'matmul' ? previous?.byOp?.matmul : previous && { wasm: previous.wasm, ts: previous.ts };
+    const table = {} as ThresholdTable;
+    for (const c of measured) {
+      const byKind = (table[c.kernel] ??= {} as ThresholdTable[KernelKind]);
+      (byKind[c.kind] ??= {} as Record<Dtype, number>)[c.dtype] = c.threshold;
+    }
+    return table;
+  };
+  const elementwise = tableOf('elementwise');
+  if (!elementwise) throw new Error('writeThresholds: the element-wise table was neither measured nor in the file');
+  const matmul = tableOf('matmul');
+  const thresholds: Thresholds = matmul ? { ...elementwise, byOp: { matmul } } : elementwise;
   const file: ThresholdsFile = {
     about:
-      'Where auto mode switches from the calling thread to the thread pool: for each kernel, job kind and dtype, the number of elements (rows x cols) from which threads with 2 workers beat the same kernel on one thread (4294967296: never on this machine). Written by `npm run bench:kernels -- --write-thresholds`; override with WASMATRIX_AUTO_THRESHOLDS=path/to.json.',
+      'Where auto mode switches from the calling thread to the thread pool: for each kernel, job kind and dtype, the work from which threads with 2 workers beat the same kernel on one thread (4294967296: never on this machine): elements (rows x cols) for the element-wise ops; thresholds.byOp.matmul in multiply-adds (m k n). Written by `npm run bench:kernels -- --write-thresholds`; override with WASMATRIX_AUTO_THRESHOLDS=path/to.json.',
     measured: { by: 'npm run bench:kernels -- --write-thresholds', cpu: cpus()[0]?.model ?? 'unknown', node: process.version, date: new Date().toISOString() },
     thresholds,
   };

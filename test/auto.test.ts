@@ -88,6 +88,25 @@ test('thresholds are per job kind and dtype', async () => {
   }
 });
 
+test('matmul compares its multiply-adds (m k n) with its own table when the file has one, else with the element-wise table', async () => {
+  const mm = (m: number, k: number, n: number): JobSpec => job(m, n, { op: 'matmul', inner: k });
+  // no table of its own: 10 x 10 x 100 = 10,000 multiply-adds reach T, though the output is only 100 elements
+  assert.is(engines.auto.choose(mm(10, 100, 10)).engine.mode, 'threads');
+  assert.is(engines.auto.choose(mm(10, 99, 10)).engine.mode, 'wasm');
+  const own = thresholds(T);
+  own.byOp = { matmul: thresholds(1_000_000) };
+  const e = await createEngines({ threads: 2, processes: 1, thresholds: own });
+  try {
+    assert.is(e.auto.choose(mm(10, 100, 10)).engine.mode, 'wasm', "matmul's own table");
+    assert.is(e.auto.choose(mm(100, 100, 100)).engine.mode, 'threads');
+    assert.is(e.auto.choose(job(100, 100)).engine.mode, 'threads', 'add keeps the element-wise table');
+    const r = await e.auto.run(mm(100, 100, 100));
+    assert.equal([r.mode, r.checksum], ['threads', (await e.wasm.run(mm(100, 100, 100))).checksum]);
+  } finally {
+    await e.close();
+  }
+});
+
 test('WASMATRIX_AUTO_THRESHOLDS points auto at another file', async () => {
   const path = join(dir, 'tiny.json');
   writeFileSync(path, JSON.stringify({ about: 'test', measured: { by: 'test', cpu: '', node: '', date: '' }, thresholds: thresholds(4) }));
@@ -113,11 +132,16 @@ test('a thresholds file with a missing or negative entry is refused with a messa
   const path = join(dir, 'bad.json');
   writeFileSync(path, JSON.stringify({ about: '', measured: {}, thresholds: bad }));
   assert.throws(() => loadThresholds(path), /thresholds\.wasm\.data\.float32/);
+  writeFileSync(path, JSON.stringify({ about: '', measured: {}, thresholds: { ...thresholds(T), byOp: { matmul: { wasm: {} } } } }));
+  assert.throws(() => loadThresholds(path), /thresholds\.byOp\.matmul\.wasm\.random\.int32/);
+  writeFileSync(path, JSON.stringify({ about: '', measured: {}, thresholds: { ...thresholds(T), byOp: { div: thresholds(T) } } }));
+  assert.throws(() => loadThresholds(path), /byOp\.div is not an op/);
 });
 
 test('the shipped thresholds file loads and says where and when it was measured', () => {
   const t = loadThresholds(DEFAULT_THRESHOLDS_PATH);
   assert.ok(t.wasm.random.int32 > 0);
+  assert.ok(t.byOp?.matmul && t.byOp.matmul.wasm.random.float32 > 0, 'matmul has its table');
   const file = JSON.parse(readFileSync(DEFAULT_THRESHOLDS_PATH, 'utf8')) as ThresholdsFile;
   assert.ok(file.measured.cpu.length > 0 && /^v\d+/.test(file.measured.node) && !Number.isNaN(Date.parse(file.measured.date)), JSON.stringify(file.measured));
 });

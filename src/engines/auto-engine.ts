@@ -6,7 +6,7 @@
 // never picked: for the same work it only adds copies (see README benchmarks).
 
 import type { Engine, EngineStats, JobResult, JobSpec } from './job.js';
-import type { Thresholds } from './auto-thresholds.js';
+import { thresholdsFor, type Thresholds } from './auto-thresholds.js';
 import { operation } from '../ops/index.js';
 import { chooseBands, geometryOf } from './job-layout.js';
 
@@ -41,9 +41,9 @@ export class AutoEngine implements Engine {
    */
   choose(job: JobSpec): AutoChoice {
     const kernel = job.kernel ?? 'wasm';
-    // elements for element-wise ops, multiply-adds for matmul (the same thresholds: see docs/ops.md)
+    // elements for element-wise ops, multiply-adds for matmul, against the op's own table when it has one
     const elements = operation(job.op).work(geometryOf(job));
-    const threshold = this.thresholds[kernel][job.source.kind][job.dtype];
+    const threshold = thresholdsFor(this.thresholds, job.op)[kernel][job.source.kind][job.dtype];
     const max = this.#threads.maxWorkers;
     if (job.workers !== undefined) {
       return job.workers === 1 ? { engine: this.#local[kernel], workers: 1 } : { engine: this.#threads, workers: job.workers };

@@ -5,10 +5,18 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from '../paths.js';
-import { DTYPES, JOB_KINDS, KERNELS, type Dtype, type JobKind, type KernelKind } from '../vocabulary.js';
+import { DTYPES, JOB_KINDS, KERNELS, isOp, type Dtype, type JobKind, type KernelKind, type Op } from '../vocabulary.js';
 
 export type { JobKind };
-export type Thresholds = Record<KernelKind, Record<JobKind, Record<Dtype, number>>>;
+/** Work (operation.work(): elements, or multiply-adds for matmul) from which auto uses the thread pool. */
+export type ThresholdTable = Record<KernelKind, Record<JobKind, Record<Dtype, number>>>;
+/** The table of the element-wise ops, and tables of their own for ops measured apart (matmul). */
+export type Thresholds = ThresholdTable & { byOp?: Partial<Record<Op, ThresholdTable>> };
+
+/** The table auto uses for `op`. */
+export function thresholdsFor(t: Thresholds, op: Op): ThresholdTable {
+  return t.byOp?.[op] ?? t;
+}
 
 export interface ThresholdsFile {
   about: string;
@@ -24,11 +32,18 @@ export function thresholdsPath(): string {
 
 export function loadThresholds(path = thresholdsPath()): Thresholds {
   const file = JSON.parse(readFileSync(path, 'utf8')) as ThresholdsFile;
-  for (const kernel of KERNELS)
-    for (const kind of JOB_KINDS)
-      for (const dtype of DTYPES) {
-        const v = file.thresholds?.[kernel]?.[kind]?.[dtype];
-        if (typeof v !== 'number' || !(v >= 0)) throw new Error(`${path}: thresholds.${kernel}.${kind}.${dtype} must be a number >= 0`);
-      }
+  const check = (table: ThresholdTable | undefined, where: string): void => {
+    for (const kernel of KERNELS)
+      for (const kind of JOB_KINDS)
+        for (const dtype of DTYPES) {
+          const v = table?.[kernel]?.[kind]?.[dtype];
+          if (typeof v !== 'number' || !(v >= 0)) throw new Error(`${path}: ${where}.${kernel}.${kind}.${dtype} must be a number >= 0`);
+        }
+  };
+  check(file.thresholds, 'thresholds');
+  for (const [op, table] of Object.entries(file.thresholds.byOp ?? {})) {
+    if (!isOp(op)) throw new Error(`${path}: thresholds.byOp.${op} is not an op`);
+    check(table, `thresholds.byOp.${op}`);
+  }
   return file.thresholds;
 }
