@@ -22,8 +22,20 @@ export const CASE_KINDS = [
   'multiprocessing',
   'post-binary',
   'post-json',
+  'matmul-wasm',
+  'matmul-threads',
+  'matmul-processes',
+  'matmul-auto',
 ] as const;
 export type CaseKind = (typeof CASE_KINDS)[number];
+
+/** matmul cases (`GET /matmul?mode=X`, square n) run only at sizes up to this: n^3 work per request, and the TS reference computes each seed's answer first. */
+export const MATMUL_MAX_N = 512;
+
+/** True for the cases that do the lab's job (GET /add and friends), whose throughput compares with the baseline's; POST uploads and matmul do other work. */
+export function comparesWithBaseline(kind: CaseKind): boolean {
+  return !kind.startsWith('post-') && !kind.startsWith('matmul-');
+}
 
 /** The baseline every ratio is taken against: GET /add?mode=ts at the same size. */
 export const BASELINE_KIND: CaseKind = 'ts';
@@ -68,6 +80,11 @@ function getRoute(kind: CaseKind): { path: string; query: string } {
     case 'threading':
     case 'multiprocessing':
       return { path: `/${kind}`, query: '' };
+    case 'matmul-wasm':
+    case 'matmul-threads':
+    case 'matmul-processes':
+    case 'matmul-auto':
+      return { path: '/matmul', query: `mode=${kind.slice('matmul-'.length)}` };
     default: {
       const [mode, kernel] = kind.split(':');
       return { path: '/add', query: `mode=${mode}${kernel ? `&kernel=${kernel}` : ''}` };
@@ -88,6 +105,7 @@ export function planCases(kinds: readonly CaseKind[], sizes: readonly number[]):
   for (const n of sizes) {
     for (const kind of kinds) {
       if (kind.startsWith('post-') && n > POST_MAX_N) continue;
+      if (kind.startsWith('matmul-') && n > MATMUL_MAX_N) continue;
       plan.push({ kind, n });
     }
   }
@@ -135,7 +153,8 @@ export function buildCase(kind: CaseKind, n: number, dtype: Dtype, seeds: readon
   const { path, query } = getRoute(kind);
   const requests = seeds.map((seed): CaseRequest => {
     const q = [query, `n=${n}`, `dtype=${dtype}`, `seed=${seed}`].filter(Boolean).join('&');
-    return { seed, method: 'GET', path: `${path}?${q}`, expected: ref.randomChecksum(dtype, n, n, seed) };
+    const op = path === '/matmul' ? 'matmul' : 'add';
+    return { seed, method: 'GET', path: `${path}?${q}`, expected: ref.randomChecksum(dtype, n, n, seed, op) };
   });
   return { ...base, requests };
 }

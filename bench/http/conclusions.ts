@@ -3,7 +3,7 @@
 // fares, and the issue's targets. No sentence here holds a number that was not
 // measured in the same run.
 
-import type { CaseKind } from './cases.js';
+import { comparesWithBaseline, type CaseKind } from './cases.js';
 import { delta, int, mb, ms, pct, ratio } from './format.js';
 import type { KernelsSection } from './kernels-section.js';
 import type { BenchRun, CaseResult, Target } from './results.js';
@@ -29,7 +29,7 @@ const name = (c: CaseResult): string => `\`${c.label}\``;
 
 function sizeWinner(cases: readonly CaseResult[], n: number): string | undefined {
   const ranked = passing(cases)
-    .filter((c) => c.n === n && !c.kind.startsWith('post-'))
+    .filter((c) => c.n === n && comparesWithBaseline(c.kind))
     .sort((a, b) => b.requests_per_sec - a.requests_per_sec);
   const [best, second] = ranked;
   if (!best) return undefined;

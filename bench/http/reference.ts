@@ -13,12 +13,12 @@ export class Reference {
   readonly #engine = new LocalEngine(this.#kernels, this.#arena);
   readonly #checksums = new Map<string, string>();
 
-  /** The checksum of A + B for the lab's job drawn from `seed` (rows x cols of dtype). */
-  randomChecksum(dtype: Dtype, rows: number, cols: number, seed: number): string {
-    const key = `${dtype}:${rows}:${cols}:${seed}`;
+  /** The checksum of A op B for the job drawn from `seed` (an output of rows x cols of dtype; matmul: square, k = cols). */
+  randomChecksum(dtype: Dtype, rows: number, cols: number, seed: number, op: 'add' | 'matmul' = 'add'): string {
+    const key = `${op}:${dtype}:${rows}:${cols}:${seed}`;
     let sum = this.#checksums.get(key);
     if (sum === undefined) {
-      sum = this.#engine.runSync({ op: 'add', dtype, rows, cols, source: { kind: 'random', seed }, output: 'summary' }).checksum;
+      sum = this.#engine.runSync({ op, dtype, rows, cols, source: { kind: 'random', seed }, output: 'summary' }).checksum;
       this.#checksums.set(key, sum);
     }
     return sum;

@@ -3,7 +3,7 @@
 // the charts show is computed from these records.
 
 import type { Dtype } from '../../src/kernels/dtype.js';
-import { BASELINE_KIND, type BenchCase, type CaseKind } from './cases.js';
+import { BASELINE_KIND, comparesWithBaseline, type BenchCase, type CaseKind } from './cases.js';
 import type { KernelsSection } from './kernels-section.js';
 import type { LatencySummary } from './latency.js';
 import type { MachineInfo } from './machine.js';
@@ -105,7 +105,7 @@ export function addRatios(cases: CaseResult[]): CaseResult[] {
   return cases.map((c) => {
     const base = cases.find((b) => b.kind === BASELINE_KIND && b.n === c.n && b.status === 'ok');
     // an upload is not the baseline's job: no ratio for POST cases
-    const comparable = base && base.requests_per_sec > 0 && c.status === 'ok' && !c.kind.startsWith('post-');
+    const comparable = base && base.requests_per_sec > 0 && c.status === 'ok' && comparesWithBaseline(c.kind);
     const ratio = comparable ? c.requests_per_sec / base.requests_per_sec : null;
     return { ...c, ratio_vs_ts: ratio };
   });
