@@ -62,7 +62,7 @@ test('curl and clients without Accept keep the plain-text index, with Vary: Acce
     assert.is(a.body.toString(), none.body.toString());
   }
   const text = none.body.toString();
-  assert.match(text, /^wasmatrix \d+\.\d+\.\d+: Matrix Addition API/);
+  assert.match(text, /^wasmatrix \d+\.\d+\.\d+: Matrix API: add, sub, mul, matmul/);
   assert.ok(text.includes('GET  /threading') && text.includes('GET  /metrics'));
   assert.not.match(text, /<html/i);
 });
@@ -86,6 +86,7 @@ test('a browser gets the page: HTML with its script, style and the server catalo
   assert.equal(cat.maxWorkers, { ts: 1, wasm: 1, threads: 2, processes: 2, auto: 2 });
   const ops = cat.ops as { op: string; path: string }[];
   assert.ok(ops.some((o) => o.op === 'add' && o.path === '/add'), 'add is offered');
+  for (const op of ['sub', 'mul', 'matmul']) assert.ok(ops.some((o) => o.op === op && o.path === `/${op}`), `${op} is offered (the route table drives the catalogue)`);
   for (const o of ops) assert.is((await fetch(`${server.url}${o.path}?n=4&seed=1`)).status, 200, `${o.path} answers a random job`);
 });
 
