@@ -49,7 +49,7 @@ export class LocalEngine implements Engine {
 
   async run(job: JobSpec): Promise<JobResult> {
     if (this.runsInline(job)) return this.runSync(job);
-    validateJob({ ...job, workers: 1 }, 1);
+    // the local pool's engine validates the job (one worker, like this mode)
     const result = await this.#offload!.run({ ...job, kernel: this.mode, workers: 1 });
     return { ...result, mode: this.mode };
   }
