@@ -68,9 +68,12 @@ test('unknown route 404; known route with the wrong method 405 with Allow', asyn
   const r = await fetch(`${server.url}/threading`, { method: 'POST', body: 'x' });
   await expectProblem(r, 405, { code: 'METHOD_NOT_ALLOWED' });
   assert.is(r.headers.get('allow'), 'GET');
-  const d = await fetch(`${server.url}/add`, { method: 'DELETE' });
-  await expectProblem(d, 405);
-  assert.is(d.headers.get('allow'), 'GET, POST');
+  for (const op of ['add', 'sub', 'mul', 'matmul']) {
+    const d = await fetch(`${server.url}/${op}`, { method: 'DELETE' });
+    await expectProblem(d, 405);
+    assert.is(d.headers.get('allow'), 'GET, POST', op);
+  }
+  assert.is((await fetch(`${server.url}/`, { method: 'DELETE' })).headers.get('allow'), 'GET, HEAD');
 });
 
 const postJson = (body: string, query = '') => fetch(`${server.url}/add${query}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });

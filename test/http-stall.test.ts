@@ -11,7 +11,8 @@ import { scrapeMetric } from './fixtures/server-inspect.ts';
 
 const LARGE = 1024; // 1024 x 1024 elements: above the inline limit
 const SMALL = 64;
-assert.ok(LARGE * LARGE > INLINE_MAX_ELEMENTS && SMALL * SMALL <= INLINE_MAX_ELEMENTS);
+const MATMUL_LARGE = 128; // 128^3 multiply-adds: above the inline limit too
+assert.ok(LARGE * LARGE > INLINE_MAX_ELEMENTS && SMALL * SMALL <= INLINE_MAX_ELEMENTS && MATMUL_LARGE ** 3 > INLINE_MAX_ELEMENTS);
 
 for (const mode of ['ts', 'wasm'] as const) {
   test(`${mode}: a large job runs on the local kernel thread, a small one on the calling thread, with the same answer`, async () => {
@@ -43,17 +44,24 @@ for (const mode of ['ts', 'wasm'] as const) {
 }
 
 for (const mode of ['ts', 'wasm', 'threads', 'processes', 'auto'] as const) {
-  test(`--timeout bounds a ${mode} job: 504 TIMEOUT, logged as a worker timeout, and the server keeps serving`, async () => {
+  test(`--timeout bounds a ${mode} job of add and of matmul: 504 TIMEOUT, logged as a worker timeout, and the server keeps serving`, async () => {
     const server = await startServer(['--timeout', '0.2']);
     try {
-      // held: the job certainly runs past its deadline, however fast the machine
-      await server.hold();
-      const r = await fetch(`${server.url}/add?mode=${mode}&n=${LARGE}&dtype=float64&seed=1${mode === 'auto' ? '&workers=2' : ''}`);
-      const problem = (await r.json()) as Problem;
-      assert.is(r.status, 504);
-      assert.is(problem.code, 'TIMEOUT');
-      await server.release();
-      await waitFor('the timeout to be logged', () => /WORKER TIMEOUT/.test(server.output().stderr));
+      // add n x n, and matmul with as many multiply-adds (128^3 > the inline limit: ts/wasm run it on the local thread)
+      const timeouts = (): number => (server.output().stderr.match(/WORKER TIMEOUT/g) ?? []).length;
+      for (const job of [`add?n=${LARGE}`, `matmul?n=${MATMUL_LARGE}`]) {
+        const before = timeouts();
+        // held: the job certainly runs past its deadline, however fast the machine
+        await server.hold();
+        const r = await fetch(`${server.url}/${job}&mode=${mode}&dtype=float64&seed=1${mode === 'auto' ? '&workers=2' : ''}`);
+        const problem = (await r.json()) as Problem;
+        assert.is(r.status, 504, job);
+        assert.is(problem.code, 'TIMEOUT', job);
+        await server.release();
+        // the first job's stopped workers may still be starting again: then the second job times out while
+        // it waits for one (the same 504, no worker to stop), so only the first job's log is awaited
+        if (job.startsWith('add')) await waitFor(`the timeout of the ${job} job to be logged`, () => timeouts() > before);
+      }
       assert.not.match(server.output().stderr, /died and is being replaced/, 'a deadline kill is a timeout, not a crash');
       // the calling thread serves on (the stopped worker's replacement starts in the background; the
       // worker-crash tests cover that pools recover)
