@@ -116,6 +116,10 @@ test('--max-inflight-bytes: 413 for a request alone over the cap, 503 + Retry-Af
     const alone = await get(`${server.url}/threading?n=1500`);
     assert.is(alone.status, 413);
     assert.is(alone.code, 'SHAPE_TOO_LARGE');
+    // matmul is charged for its output too: C of 1500 x 1500, though A and B are 1500 x 2 and 2 x 1500
+    const matmul = await get(`${server.url}/matmul?m=1500&k=2&n=1500`);
+    assert.equal([matmul.status, matmul.code], [413, 'SHAPE_TOO_LARGE']);
+    assert.is((await get(`${server.url}/matmul?m=1000&k=2&n=1000`)).status, 200, '4 MB fits');
 
     // an upload that declared 7 MiB and stalls after 6 MiB holds 6 MiB of the cap: bytes are charged as they arrive
     const sent = 6 * 2 ** 20;
