@@ -16,6 +16,12 @@ export const SERVER_ENTRY = join(ROOT, 'dist', 'src', 'cli', 'main.js');
 export interface ServerOptions {
   /** Extra server flags, e.g. ['-w', '2']. */
   args: string[];
+  /** Listen address (default 127.0.0.1:0: a free port). */
+  bind?: string;
+  /** A command the server runs under, e.g. ['ip', 'netns', 'exec', NAME] (it must exec the server: same pid). */
+  prefix?: string[];
+  /** Test hooks on (WASMATRIX_TEST_HOOKS=1): hold() and release() gate the kernel pools. */
+  testHooks?: boolean;
   readyTimeoutMs?: number;
   /** Time SIGTERM gets to drain before SIGKILL. */
   graceMs?: number;
@@ -41,16 +47,21 @@ export class ServerProcess {
   simd: boolean | null = null;
   readonly #graceMs: number;
   readonly #output: string[] = [];
+  /** Test hook acknowledgements seen on stdout, per command. */
+  readonly #acks = { hold: 0, release: 0 };
   #exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   readonly exited: Promise<void>;
 
   private constructor(options: ServerOptions) {
     this.#graceMs = options.graceMs ?? 10_000;
-    this.child = spawn(process.execPath, [SERVER_ENTRY, '-b', '127.0.0.1:0', ...options.args], {
+    const [command, ...prefixArgs] = [...(options.prefix ?? []), process.execPath];
+    this.child = spawn(command!, [...prefixArgs, SERVER_ENTRY, '-b', options.bind ?? '127.0.0.1:0', ...options.args], {
       cwd: ROOT,
       detached: true, // its own process group: see the file comment
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [options.testHooks ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+      env: options.testHooks ? { ...process.env, WASMATRIX_TEST_HOOKS: '1' } : process.env,
     });
+    this.child.stdin?.on('error', () => {}); // the server may be gone already
     if (this.child.pid === undefined) throw new ServerFailedError(`could not start ${SERVER_ENTRY}`);
     this.pid = this.child.pid;
     this.exited = once(this.child, 'exit').then(([code, signal]) => {
@@ -63,6 +74,12 @@ export class ServerProcess {
         if (this.#output.length > 200) this.#output.shift();
       });
     }
+    let partial = ''; // of a stdout line, for the acknowledgements
+    this.child.stdout!.on('data', (chunk: string) => {
+      const lines = (partial + chunk).split('\n');
+      partial = lines.pop()!;
+      for (const line of lines) if (line === 'test-hooks: hold' || line === 'test-hooks: release') this.#acks[line.slice(12) as 'hold' | 'release']++;
+    });
   }
 
   /** Starts the server and resolves once it serves; throws ServerFailedError (after stopping it) otherwise. */
@@ -90,6 +107,30 @@ export class ServerProcess {
   get exitDescription(): string {
     if (!this.#exit) return 'running';
     return this.#exit.signal ? `signal ${this.#exit.signal}` : `exit code ${this.#exit.code}`;
+  }
+
+  /** Test hooks (testHooks: true): the kernel pools keep the tasks they take from now on, until release(). */
+  hold(): Promise<void> {
+    return this.#testHook('hold');
+  }
+
+  release(): Promise<void> {
+    return this.#testHook('release');
+  }
+
+  async #testHook(command: 'hold' | 'release'): Promise<void> {
+    if (!this.child.stdin) throw new Error('the server was started without test hooks');
+    const before = this.#acks[command];
+    this.child.stdin.write(`${command}\n`);
+    for (let i = 0; this.#acks[command] === before; i++) {
+      if (!this.alive || i > 300) throw new ServerFailedError(`the server did not acknowledge "${command}" (${this.exitDescription})`);
+      await sleep(100);
+    }
+  }
+
+  /** Sends `signal` to the server's whole process group (as systemd's KillMode=control-group and Ctrl-C do). */
+  signalGroup(signal: NodeJS.Signals): void {
+    killGroup(this.pid, signal);
   }
 
   /** The last lines it printed (stdout and stderr). */
