@@ -1,0 +1,214 @@
+// The shipped front-proxy configurations, run for real (deploy/haproxy.cfg on
+// HAProxy 2.6, deploy/nginx.conf on nginx 1.22) in front of two hosts of the
+// production server on 127.0.0.x: HTTP/1.0 clients (the lab's own `ab -n 200
+// -c 20`) get every answer, a body the hosts would refuse or drop is answered
+// 413 by the proxy, a host killed mid-request has its requests (GET and POST)
+// answered by the other host, a draining host is taken out, and the hosts'
+// own 504 at --timeout reaches the client.
+
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { isDown, isUp, Replicas } from '../bench/cluster/replicas.ts';
+import { PROXY_KINDS, type ProxyKind } from '../bench/cluster/proxy-config.ts';
+import { waitFor } from './fixtures/http-server.ts';
+import { apacheBench, labRequest, toolsPresent, uploadRequest } from './fixtures/proxies.ts';
+import { assertProblem, rawHttp, rawRequest } from './fixtures/raw-http.ts';
+import { metricSum, scrapeMetric } from './fixtures/server-inspect.ts';
+
+const MAX_BODY = 1_000_000;
+const HOST_ARGS = ['--threads', '1', '--processes', '1', '--max-body', String(MAX_BODY)];
+
+type Host = Replicas['hosts'][number];
+
+/** Requests `hosts` (default: all) have answered on a route with `status`, together. */
+async function served(r: Replicas, route: string, status = '200', hosts: Host[] = r.hosts): Promise<number> {
+  let sum = 0;
+  for (const h of hosts) sum += await scrapeMetric(h.url, 'wasmatrix_http_requests_total', { route, status });
+  return sum;
+}
+
+/** Pool jobs a host holds right now (taken by a worker or queued), both pools. */
+async function heldJobs(url: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  return metricSum(text, 'wasmatrix_pool_busy_workers') + metricSum(text, 'wasmatrix_pool_queue_length');
+}
+
+/** Until the proxy sends requests to host `index` again: HAProxy's check says UP; nginx (passive) has sent it a probe. */
+async function waitUntilRouted(r: Replicas, index: number): Promise<void> {
+  if (r.proxy.kind === 'haproxy') return r.waitForHost(index, 'UP', isUp);
+  const host = r.hosts[index - 1]!;
+  const probes = (): Promise<number> => served(r, '/healthz', '200', [host]);
+  const before = await probes(); // the host's own readiness check counts too
+  await waitFor(`nginx to send a request to ${host.name} again`, async () => {
+    await fetch(`${r.url}/healthz`).then((res) => res.arrayBuffer());
+    return (await probes()) > before;
+  });
+}
+
+interface Answer {
+  status: number;
+  /** The body, for messages; {} when it is not JSON (a proxy's own error page). */
+  text: string;
+  body: { checksum?: string; result?: number[][] };
+}
+
+/** Status and body of an answer (never rejects: status 0 for a failed request). */
+async function answerOf(response: Promise<Response>): Promise<Answer> {
+  try {
+    const res = await response;
+    const text = await res.text();
+    let body: Answer['body'] = {};
+    try {
+      body = JSON.parse(text) as Answer['body'];
+    } catch {
+      // a proxy's error page
+    }
+    return { status: res.status, text: text.slice(0, 200), body };
+  } catch (e) {
+    return { status: 0, text: (e as Error).message, body: {} };
+  }
+}
+
+function proxySuite(kind: ProxyKind): void {
+  const s = suite(`front proxy: ${kind}`);
+  let r: Replicas;
+
+  s.before(async () => {
+    r = await Replicas.start({ hosts: 2, proxy: kind, port: 0, netns: false, serverArgs: HOST_ARGS, testHooks: true, graceSeconds: 15 });
+  });
+  s.after(async () => {
+    await r?.stop();
+  });
+
+  s(`${kind}: the lab's own ab -n 200 -c 20 (HTTP/1.0) gets 200 for every request, answered by the hosts`, async () => {
+    const before = await served(r, '/threading');
+    const ab = await apacheBench(`${r.url}/threading`, 200, 20);
+    assert.is(ab.complete, 200, ab.output);
+    assert.is(ab.realFailures, 0, `only "Length" failures (answers of varying length): ${ab.output}`);
+    assert.is(ab.non2xx, 0, ab.output);
+    assert.is((await served(r, '/threading')) - before, 200, 'the hosts answered all 200 with 200');
+  });
+
+  s(`${kind}: an HTTP/1.0 request gets the right answer`, async () => {
+    const { path, checksum } = labRequest(7);
+    const res = await rawRequest(r.url, [`GET ${path} HTTP/1.0\r\nhost: wasmatrix.test\r\n\r\n`], { ms: 10_000 });
+    assert.is(res.status, 200);
+    assert.is((JSON.parse(res.body.toString()) as { checksum: string }).checksum, checksum);
+  });
+
+  s(`${kind}: a body over --max-body, and a content-length of 10 digits, are answered 413 by the proxy; no host sees them`, async () => {
+    const before = await served(r, '/add', '413');
+    for (const length of [MAX_BODY + 1, 9_999_999_999, 99_999_999_999_999]) {
+      const res = await rawRequest(r.url, [`POST /add HTTP/1.1\r\nhost: wasmatrix.test\r\ncontent-type: application/json\r\ncontent-length: ${length}\r\n\r\n{"a": [[1]]`], { ms: 10_000, awaitClose: false });
+      const body = res.body.toString();
+      assert.is(res.status, 413, `content-length ${length}: ${body}`);
+      assert.is(res.headers['content-type'], 'application/problem+json');
+      const problem = JSON.parse(body) as { code: string; detail: string };
+      assert.is(problem.code, 'BODY_TOO_LARGE');
+      assert.match(problem.detail, String(MAX_BODY), 'the limit in the answer is the hosts\' --max-body');
+    }
+    assert.is(await served(r, '/add', '413'), before, 'no host answered (or saw) any of them');
+    const ok = uploadRequest(1);
+    const res = await fetch(`${r.url}${ok.path}`, ok.init);
+    assert.is(res.status, 200, 'a body under the limit goes through');
+  });
+
+  s(`${kind}: a host killed mid-request (its whole process group): its in-flight GET and POST /add are answered right by the other host`, async () => {
+    const [host1, host2] = r.hosts as [Host, Host];
+    await host1.server!.hold();
+    await host2.server!.hold();
+    // requests one at a time, each held where the proxy sent it, until host1 holds a GET and a POST
+    const answers: { promise: Promise<Answer>; checksum: string; result?: number[][]; on: Host }[] = [];
+    const onHost1 = { GET: 0, POST: 0 };
+    for (let i = 0; onHost1.GET === 0 || onHost1.POST === 0; i++) {
+      if (i === 12) throw new Error(`12 requests and host1 holds ${onHost1.GET} GET and ${onHost1.POST} POST`);
+      const before = await heldJobs(host1.url);
+      const total = answers.length;
+      const method = i % 4 < 2 ? 'GET' : 'POST';
+      const upload = uploadRequest(60 + i);
+      const get = labRequest(60 + i);
+      const promise = method === 'GET' ? answerOf(fetch(`${r.url}${get.path}`)) : answerOf(fetch(`${r.url}${upload.path}`, upload.init));
+      await waitFor(`request ${i + 1} to be held`, async () => (await heldJobs(host1.url)) + (await heldJobs(host2.url)) === total + 1);
+      const on = (await heldJobs(host1.url)) > before ? host1 : host2;
+      if (on === host1) onHost1[method]++;
+      answers.push(method === 'GET' ? { promise, checksum: get.checksum, on } : { promise, checksum: upload.checksum, result: upload.result, on });
+    }
+    await host2.server!.release();
+    const retriesBefore = (await r.proxy.stats()).retries;
+    const inFlightOnHost1 = answers.filter((a) => a.on === host1).length;
+    await host1.kill();
+    for (const a of answers) {
+      const got = await a.promise;
+      assert.is(got.status, 200, `answered by ${a.on === host1 ? 'host2 after host1 died' : 'host2'}: ${got.text}`);
+      assert.is(got.body.checksum, a.checksum, 'the right answer');
+      if (a.result) assert.equal(got.body.result, a.result, 'the right result');
+    }
+    const retries = (await r.proxy.stats()).retries - retriesBefore;
+    assert.ok(retries >= inFlightOnHost1, `the proxy sent each of the ${inFlightOnHost1} requests in flight on host1 again (${retries} retries)`);
+    await host1.start();
+    await waitUntilRouted(r, 1);
+  });
+
+  s(`${kind}: a draining host answers what it has in flight and gets no new connection; every request meanwhile is answered right`, async () => {
+    const [host1, host2] = r.hosts as [Host, Host];
+    // a job held on host1 keeps it draining (alive, listening socket closed) for as long as the test needs
+    await host1.server!.hold();
+    const held = fetch(`${host1.url}${labRequest(31).path}`).then(async (res) => ({ status: res.status, body: (await res.json()) as { checksum: string } }));
+    await waitFor('host1 to hold the job', async () => (await heldJobs(host1.url)) === 1);
+    host1.server!.signalGroup('SIGTERM');
+    const before = await served(r, '/threading', '200', [host2]);
+    const seeds = [41, 42, 43, 44, 45, 46, 47, 48];
+    let answers: Promise<{ status: number; checksum: string }[]>;
+    const send = (): typeof answers =>
+      Promise.all(seeds.map((seed) => fetch(`${r.url}${labRequest(seed).path}`).then(async (res) => ({ status: res.status, checksum: ((await res.json()) as { checksum: string }).checksum }))));
+    if (kind === 'haproxy') {
+      // the check takes host1 out (its listening socket is closed): everything goes to host2
+      await r.waitForHost(1, 'DOWN', isDown);
+      answers = send();
+      await answers;
+      assert.is((await served(r, '/threading', '200', [host2])) - before, seeds.length, 'host2 answered all of them');
+      await host1.server!.release();
+    } else {
+      // nginx has no check: a new connection to host1 is refused and retried on host2, but a request on
+      // a keep-alive connection it still holds to host1 is answered there (after the release)
+      answers = send();
+      await host1.server!.release();
+    }
+    for (const [i, a] of (await answers).entries()) {
+      assert.is(a.status, 200);
+      assert.is(a.checksum, labRequest(seeds[i]!).checksum, 'the right answer');
+    }
+    const answer = await held;
+    assert.is(answer.status, 200, 'the job in flight on the draining host is answered');
+    assert.is(answer.body.checksum, labRequest(31).checksum);
+    await host1.server!.exited;
+    assert.is(host1.server!.exitDescription, 'exit code 0');
+    await host1.start();
+    await waitUntilRouted(r, 1);
+  });
+
+  s.run();
+}
+
+function timeoutSuite(kind: ProxyKind): void {
+  const s = suite(`front proxy: ${kind} timeouts`);
+  s(`${kind}: a job past the hosts' --timeout is the host's own 504 TIMEOUT problem, not the proxy's, and is not retried`, async () => {
+    const r = await Replicas.start({ hosts: 1, proxy: kind, port: 0, netns: false, serverArgs: ['--threads', '1', '--processes', '1', '--timeout', '1'], testHooks: true, graceSeconds: 15 });
+    try {
+      await r.hosts[0]!.server!.hold();
+      const res = await fetch(`${r.url}${labRequest(51).path}`);
+      assertProblem(res.status, res.headers.get('content-type'), await res.text(), { status: 504, code: 'TIMEOUT' }, 'through the proxy');
+      assert.is((await r.proxy.stats()).retries, 0, 'an answer is never retried');
+      assert.match(await import('node:fs').then((fs) => fs.readFileSync(r.proxy.configPath, 'utf8')), kind === 'haproxy' ? /timeout server 6s/ : /proxy_read_timeout 6s;/, 'the proxy waits --timeout + 5 s');
+    } finally {
+      await r.stop();
+    }
+  });
+  s.run();
+}
+
+for (const kind of PROXY_KINDS) {
+  if (!toolsPresent(`front proxy tests (${kind})`, [kind, 'ab'])) continue;
+  proxySuite(kind);
+  timeoutSuite(kind);
+}
