@@ -13,7 +13,6 @@ import { PROXY_KINDS, type ProxyKind } from '../bench/cluster/proxy-config.ts';
 import { waitFor } from './fixtures/http-server.ts';
 import { apacheBench, labRequest, toolsPresent, uploadRequest } from './fixtures/proxies.ts';
 import { assertProblem, rawHttp, rawRequest } from './fixtures/raw-http.ts';
-import { metricSum, scrapeMetric } from './fixtures/server-inspect.ts';
 
 const MAX_BODY = 1_000_000;
 const HOST_ARGS = ['--threads', '1', '--processes', '1', '--max-body', String(MAX_BODY)];
@@ -23,14 +22,8 @@ type Host = Replicas['hosts'][number];
 /** Requests `hosts` (default: all) have answered on a route with `status`, together. */
 async function served(r: Replicas, route: string, status = '200', hosts: Host[] = r.hosts): Promise<number> {
   let sum = 0;
-  for (const h of hosts) sum += await scrapeMetric(h.url, 'wasmatrix_http_requests_total', { route, status });
+  for (const h of hosts) sum += await h.answered({ route, status });
   return sum;
-}
-
-/** Pool jobs a host holds right now (taken by a worker or queued), both pools. */
-async function heldJobs(url: string): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  return metricSum(text, 'wasmatrix_pool_busy_workers') + metricSum(text, 'wasmatrix_pool_queue_length');
 }
 
 /** Until the proxy sends requests to host `index` again: HAProxy's check says UP; nginx (passive) has sent it a probe. */
@@ -122,14 +115,14 @@ function proxySuite(kind: ProxyKind): void {
     const onHost1 = { GET: 0, POST: 0 };
     for (let i = 0; onHost1.GET === 0 || onHost1.POST === 0; i++) {
       if (i === 12) throw new Error(`12 requests and host1 holds ${onHost1.GET} GET and ${onHost1.POST} POST`);
-      const before = await heldJobs(host1.url);
+      const before = await host1.heldJobs();
       const total = answers.length;
       const method = i % 4 < 2 ? 'GET' : 'POST';
       const upload = uploadRequest(60 + i);
       const get = labRequest(60 + i);
       const promise = method === 'GET' ? answerOf(fetch(`${r.url}${get.path}`)) : answerOf(fetch(`${r.url}${upload.path}`, upload.init));
-      await waitFor(`request ${i + 1} to be held`, async () => (await heldJobs(host1.url)) + (await heldJobs(host2.url)) === total + 1);
-      const on = (await heldJobs(host1.url)) > before ? host1 : host2;
+      await waitFor(`request ${i + 1} to be held`, async () => (await host1.heldJobs()) + (await host2.heldJobs()) === total + 1);
+      const on = (await host1.heldJobs()) > before ? host1 : host2;
       if (on === host1) onHost1[method]++;
       answers.push(method === 'GET' ? { promise, checksum: get.checksum, on } : { promise, checksum: upload.checksum, result: upload.result, on });
     }
@@ -154,7 +147,7 @@ function proxySuite(kind: ProxyKind): void {
     // a job held on host1 keeps it draining (alive, listening socket closed) for as long as the test needs
     await host1.server!.hold();
     const held = fetch(`${host1.url}${labRequest(31).path}`).then(async (res) => ({ status: res.status, body: (await res.json()) as { checksum: string } }));
-    await waitFor('host1 to hold the job', async () => (await heldJobs(host1.url)) === 1);
+    await waitFor('host1 to hold the job', async () => (await host1.heldJobs()) === 1);
     host1.server!.signalGroup('SIGTERM');
     const before = await served(r, '/threading', '200', [host2]);
     const seeds = [41, 42, 43, 44, 45, 46, 47, 48];

@@ -10,6 +10,7 @@
 import { rmSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseCommandLine } from '../../src/cli/options.js';
+import { metricSum } from '../http/prometheus.js';
 import { ServerProcess } from '../http/server-process.js';
 import { canUseNamespaces, cleanStaleNetworks, loopbackNetwork, namespaceNetwork, type HostSlot, type Network } from './network.js';
 import { cleanStaleRuns, killOurGroup, makeRunDir, recordGroup } from './processes.js';
@@ -56,6 +57,22 @@ export class Host {
 
   get server(): ServerProcess | undefined {
     return this.#server;
+  }
+
+  /** Pool jobs the host holds right now (taken by a worker or queued), both pools together. */
+  async heldJobs(): Promise<number> {
+    const text = await this.#metrics();
+    return (metricSum(text, 'wasmatrix_pool_busy_workers') ?? 0) + (metricSum(text, 'wasmatrix_pool_queue_length') ?? 0);
+  }
+
+  /** Requests the running server has answered (on `route`, with `status`; default all). */
+  async answered(labels: Record<string, string> = {}): Promise<number> {
+    return metricSum(await this.#metrics(), 'wasmatrix_http_requests_total', labels) ?? 0;
+  }
+
+  async #metrics(): Promise<string> {
+    const res = await fetch(`${this.url}/metrics`, { signal: AbortSignal.timeout(5000) });
+    return res.text();
   }
 
   /** Starts the server; resolves once its /healthz answers 200. */

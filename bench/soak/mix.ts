@@ -9,7 +9,7 @@ import type { Reference } from '../http/reference.js';
 import type { Expectation } from './answers.js';
 
 /** One route of the mix: a case kind, optionally sent to another mode, at some sizes. */
-interface RouteSpec {
+export interface RouteSpec {
   kind: CaseKind;
   /** Extra query for POST /add (which mode runs the upload). */
   query?: string;
@@ -64,11 +64,12 @@ function routeLabel(spec: RouteSpec): string {
   return spec.query ? label.replace('POST /add', `POST /add?${spec.query}`) : label;
 }
 
-export function buildMix(ref: Reference): Mix {
+/** The soak's mix (every route below), or another list of routes. */
+export function buildMix(ref: Reference, specs: readonly RouteSpec[] = ROUTES): Mix {
   const seeds = fixedSeeds(SEEDS);
   const routes = new Map<string, SoakRequest[]>();
   const cases: BenchCase[] = [];
-  for (const spec of ROUTES) {
+  for (const spec of specs) {
     const route = routeLabel(spec);
     const requests: SoakRequest[] = [];
     for (const n of spec.sizes) {
