@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { proxyBinary } from '../bench/cluster/proxy.ts';
+import { groupAlive } from '../bench/http/server-process.ts';
 import { OPTIONS } from '../src/cli/options.ts';
 import { ROOT, waitFor } from './fixtures/http-server.ts';
 import { toolsPresent } from './fixtures/proxies.ts';
@@ -137,14 +138,5 @@ test("the unit's command, with its environment file, serves; SIGTERM to the whol
     if (alive(child.pid!)) process.kill(-child.pid!, 'SIGKILL');
   }
 });
-
-function groupAlive(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 test.run();

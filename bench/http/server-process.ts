@@ -190,7 +190,8 @@ async function healthy(url: string): Promise<boolean> {
   }
 }
 
-function groupAlive(pgid: number): boolean {
+/** True while any process of group `pgid` exists. */
+export function groupAlive(pgid: number): boolean {
   try {
     process.kill(-pgid, 0);
     return true;
