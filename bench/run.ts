@@ -25,9 +25,12 @@ import { Reference } from './http/reference.js';
 import { addRatios, unmeasuredResult, type BenchRun, type CaseResult, type ServerInfo } from './http/results.js';
 import { ServerProcess } from './http/server-process.js';
 import { resultsText } from './http/table.js';
+import { proxySectionText, runProxySection, type ProxySection } from './cluster/bench-section.js';
 
 /** Seconds a case takes besides its load: the full check, connection set-up, the gap. */
 const CASE_OVERHEAD_S = 0.5;
+/** Seconds to start and stop the hosts and the proxy of one "through HAProxy" case, for the estimate only. */
+const PROXY_SETUP_S = 4;
 /** Rough length of the kernel section, for the time-left estimate only. */
 const KERNELS_ESTIMATE_S = { full: 15, quick: 5 };
 
@@ -98,7 +101,9 @@ async function main(): Promise<void> {
   const started = new Date();
   const plan = planCases(options.modes, options.sizes);
   const kernelsEstimate = options.kernels ? (options.quick ? KERNELS_ESTIMATE_S.quick : KERNELS_ESTIMATE_S.full) : 0;
-  const total = plan.length * (options.warmup + options.duration + CASE_OVERHEAD_S) + kernelsEstimate;
+  const proxyCases = options.proxyHosts.length + (options.proxyHosts.includes(1) ? 1 : 0);
+  const proxyEstimate = proxyCases * (options.warmup + options.duration + CASE_OVERHEAD_S) + options.proxyHosts.length * PROXY_SETUP_S;
+  const total = plan.length * (options.warmup + options.duration + CASE_OVERHEAD_S) + proxyEstimate + kernelsEstimate;
   progress.log(`bench: ${plan.length} cases x (${options.warmup} s warm-up + ${options.duration} s), ${options.connections} connections; about ${clock(total)}`);
 
   progress.log('computing the expected answers with the pure-TS reference');
@@ -115,13 +120,26 @@ async function main(): Promise<void> {
 
   let results: CaseResult[] = [];
   let kernels: KernelsSection | null = null;
+  let proxy: ProxySection | null = null;
   try {
-    results = addRatios(await runCases(options, cases, info, kernelsEstimate));
+    results = addRatios(await runCases(options, cases, info, proxyEstimate + kernelsEstimate));
   } finally {
     if (server) {
       progress.log('stopping the server');
       await server.stop();
     }
+  }
+  if (options.proxyHosts.length && !controller.signal.aborted) {
+    progress.log(`through HAProxy: /threading direct, then through the proxy with ${options.proxyHosts.join(', ')} hosts`);
+    proxy = await runProxySection({
+      options,
+      ref,
+      signal: controller.signal,
+      onPhase: (label, phase, seconds) => progress.phase(`through HAProxy: ${label} ${phase}`, seconds, kernelsEstimate),
+      log: (line) => progress.log(`  ${line}`),
+    });
+    progress.done();
+    progress.log(`through HAProxy: ${proxy.status}${proxy.problem ? ` (${proxy.problem.split('\n')[0]})` : ''}`);
   }
   if (options.kernels && !controller.signal.aborted) {
     progress.phase('kernels without HTTP (bench:kernels)', kernelsEstimate, 0);
@@ -142,6 +160,7 @@ async function main(): Promise<void> {
     server: info,
     cases: results,
     kernels,
+    proxy,
     conclusions: conclusions(partial),
     targets: targets(partial),
   };
@@ -151,12 +170,13 @@ async function main(): Promise<void> {
   if (options.latest && !run.interrupted) refreshLatest(dir);
 
   process.stdout.write(`\n${resultsText(results)}\n\n`);
+  if (proxy) process.stdout.write(`${proxySectionText(proxy)}\n\n`);
   for (const line of run.conclusions) process.stdout.write(`- ${line}\n`);
   process.stdout.write('\n');
   for (const t of run.targets) process.stdout.write(`target ${t.met === null ? '(not measured)' : t.met ? 'MET' : 'MISSED'}: ${t.name}: ${t.goal}; measured ${t.measured}\n`);
   process.stdout.write(`\nreport: ${join(dir, 'report.md')}${options.latest && !run.interrupted ? ' (also bench/results/latest/)' : ''}\n`);
   if (run.interrupted) process.exitCode = 130;
-  else if (results.some((r) => r.status === 'failed') || info.problem) process.exitCode = 1;
+  else if (results.some((r) => r.status === 'failed') || info.problem || proxy?.status === 'failed') process.exitCode = 1;
 }
 
 main().catch(async (error: unknown) => {

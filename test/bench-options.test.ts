@@ -38,6 +38,17 @@ test('lists and numbers are parsed; --url, --out and --no-latest keep latest unt
   assert.not.ok(parseBenchArgs(['--no-latest']).latest);
 });
 
+test('the "through HAProxy" section: 1, 2, 3 hosts by default in a full run with the threading case; never by default with --quick, --url or without threading', () => {
+  assert.equal(parseBenchArgs([]).proxyHosts, [1, 2, 3]);
+  assert.equal(parseBenchArgs(['--proxy-hosts', '1, 4']).proxyHosts, [1, 4]);
+  assert.equal(parseBenchArgs(['--no-proxy']).proxyHosts, []);
+  assert.equal(parseBenchArgs(['--quick']).proxyHosts, []);
+  assert.equal(parseBenchArgs(['--quick', '--proxy-hosts', '2']).proxyHosts, [2]);
+  assert.equal(parseBenchArgs(['--modes', 'wasm']).proxyHosts, []);
+  assert.equal(parseBenchArgs(['--url', 'http://127.0.0.1:8000']).proxyHosts, []);
+  assert.throws(() => parseBenchArgs(['--proxy-hosts', '0']), /--proxy-hosts/);
+});
+
 test('bad values stop with a BenchUsageError naming the flag', () => {
   const bad: [string[], RegExp][] = [
     [['--modes', 'gpu'], /--modes: unknown case "gpu"/],

@@ -11,7 +11,8 @@ import { conclusions, targets } from '../bench/http/conclusions.ts';
 import { resultsDirName, writeResults } from '../bench/http/output.ts';
 import { markdownReport } from '../bench/http/report.ts';
 import { resultsText } from '../bench/http/table.ts';
-import { fakeRun } from './fixtures/bench-results.ts';
+import { proxySectionText } from '../bench/cluster/bench-section.ts';
+import { fakeProxySection, fakeRun } from './fixtures/bench-results.ts';
 
 function completeRun() {
   const run = fakeRun();
@@ -32,6 +33,34 @@ test('the Markdown report states machine, command, method, results, conclusions,
   assert.match(md, /threads beat processes, the opposite of the lab/);
   assert.match(md, /\| random\+add \| threads \| wasm \| int32 \| 2048 \| 2 \| 0\.250 \| 48\.00 \| 12\.00x \|/);
   assert.match(md, /- `GET \/add\?mode=threads` n = 500: 3 of 100 answers wrong/);
+});
+
+test('through HAProxy: CPU per request per component, the proxy\'s cost against direct, and the model of N hosts from it', () => {
+  const section = fakeProxySection();
+  assert.is(section.status, 'ok');
+  const m = section.model!;
+  assert.is(m.service_cpu_ms, 0.3, 'direct: 120% of a core for 4,000 req/s');
+  assert.ok(Math.abs(m.proxy_cpu_ms - 0.1) < 1e-12, 'HAProxy: 30% of a core for 3,000 req/s');
+  assert.is(Math.round(m.host_capacity_rps), 6667, '2 cores / 0.3 ms');
+  assert.is(Math.round(m.proxy_capacity_rps), 20000, '2 threads / 0.1 ms');
+  assert.equal(m.rows.slice(0, 4).map((r) => [r.hosts, Math.round(r.req_per_sec), r.limited_by]), [
+    [1, 6667, 'hosts'],
+    [2, 13333, 'hosts'],
+    [3, 20000, 'hosts'],
+    [4, 20000, 'proxy'],
+  ]);
+  const [cost, many, model] = section.conclusions;
+  assert.match(cost!, /3,000 req\/s against 4,000 direct \(25% fewer\)/);
+  assert.match(cost!, /HAProxy used 0\.100 ms of CPU per request, the host 0\.300 ms/);
+  assert.match(many!, /2 hosts: 2,900 req\/s \(1 host: 3,000\)/);
+  assert.match(many!, /cannot serve more here/);
+  assert.match(model!, /serves up to 6,667 req\/s/);
+  assert.match(model!, /saturates at 20,000 req\/s, so from about 4 hosts on the proxy is the limit/);
+  const md = markdownReport(completeRun(), []);
+  assert.match(md, /\n## Through HAProxy: the proxy's cost, and several hosts\n/);
+  assert.match(md, /\| HAProxy, 1 host \| 3,000 \|/);
+  assert.match(md, /\| 4 \| 20,000 \| the proxy \|/);
+  assert.match(proxySectionText(section), /direct, 1 host\s+4,000/);
 });
 
 test('the stdout table aligns one row per case with its verdict', () => {

@@ -27,6 +27,8 @@ export interface BenchOptions {
   kernels: boolean;
   /** Extra flags for the kernel benchmark. */
   kernelsArgs: string[];
+  /** Host counts of the "through HAProxy" section (empty: not run). */
+  proxyHosts: number[];
   /** Results folder; default bench/results/<date>-<hostname>/. */
   out: string | null;
   /** Also refresh bench/results/latest/ (the copy the README links to). */
@@ -34,7 +36,7 @@ export interface BenchOptions {
   help: boolean;
 }
 
-export const DEFAULTS = { duration: 10, warmup: 2, connections: 20, sizes: [500, 2048], dtype: 'int32', seeds: 4, timeout: 10 } as const;
+export const DEFAULTS = { duration: 10, warmup: 2, connections: 20, sizes: [500, 2048], dtype: 'int32', seeds: 4, timeout: 10, proxyHosts: [1, 2, 3] } as const;
 export const QUICK = { duration: 2, warmup: 0.5, sizes: [500] } as const;
 /** A short kernel benchmark: int32, the lab's size and a large one, quick timing. */
 export const KERNELS_ARGS = ['--quick', '--dtypes', 'int32', '--sizes', '64,256,500,1024,2048', '--ops', 'add,random+add'];
@@ -53,6 +55,9 @@ export const USAGE = `usage: npm run bench -- [options]
   --timeout SEC         request timeout (default ${DEFAULTS.timeout})
   --url URL             measure a server already running there (not started or stopped by the benchmark)
   --server-args="ARGS" extra flags for the server it starts, e.g. --server-args="-w 2" (with =: they start with a dash)
+  --proxy-hosts LIST    the "through HAProxy" section: /threading direct, then through HAProxy with these
+                        host counts (default 1,2,3 when the run has the threading case; not with --quick)
+  --no-proxy            skip the "through HAProxy" section
   --no-kernels          skip the kernel benchmark section
   --kernels-args="ARGS" flags for bench:kernels (default "${KERNELS_ARGS.join(' ')}")
   --out DIR             results folder (default bench/results/<date>-<hostname>/)
@@ -91,6 +96,8 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
         url: { type: 'string' },
         'server-args': { type: 'string' },
         'no-kernels': { type: 'boolean', default: false },
+        'proxy-hosts': { type: 'string' },
+        'no-proxy': { type: 'boolean', default: false },
         'kernels-args': { type: 'string' },
         out: { type: 'string' },
         'no-latest': { type: 'boolean', default: false },
@@ -107,6 +114,13 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
   const dtype = values.dtype ?? DEFAULTS.dtype;
   if (!isDtype(dtype)) throw new BenchUsageError(`--dtype: "${dtype}" is not int32, float32 or float64`);
   const url = values.url?.replace(/\/$/, '') ?? null;
+  const proxyHosts = values['no-proxy']
+    ? []
+    : values['proxy-hosts'] !== undefined
+      ? values['proxy-hosts'].split(',').map((s) => positive('proxy-hosts', s.trim(), 0, true))
+      : !quick && url === null && modes.includes('threading')
+        ? [...DEFAULTS.proxyHosts]
+        : [];
   if (url !== null && !/^http:\/\/[^/]+$/.test(url)) throw new BenchUsageError(`--url: "${values.url}" is not http://HOST:PORT`);
   return {
     quick,
@@ -122,6 +136,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     serverArgs: words(values['server-args']),
     kernels: !values['no-kernels'],
     kernelsArgs: values['kernels-args'] === undefined ? (quick ? KERNELS_QUICK_ARGS : KERNELS_ARGS) : words(values['kernels-args']),
+    proxyHosts,
     out: values.out ?? null,
     latest: !values['no-latest'] && !quick && url === null && values.out === undefined,
     help: values.help!,

@@ -2,6 +2,7 @@
 // command, method, the table, the charts, the computed conclusions and targets,
 // the lab's claim against the data, and the kernel benchmark.
 
+import { proxySectionMarkdown } from '../cluster/bench-section.js';
 import { labComparisons } from './conclusions.js';
 import { fixed, int, ms, ratio } from './format.js';
 import type { KernelsSection } from './kernels-section.js';
@@ -101,6 +102,10 @@ export function markdownReport(run: BenchRun, charts: readonly { file: string; t
       'JavaScript has no GIL: worker_threads run in parallel over one shared WebAssembly memory, while a child process needs its own memory and a pipe.',
     '',
     ...(lab.length ? lab.map((l) => `- ${l}`) : ['- Not measured in this run (needs both `threading` and `multiprocessing`).']),
+    '',
+    '## Through HAProxy: the proxy\'s cost, and several hosts',
+    '',
+    ...proxySectionMarkdown(run.proxy ?? null),
     '',
     '## Kernels without HTTP',
     '',

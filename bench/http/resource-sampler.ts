@@ -25,6 +25,8 @@ export interface ResourceSummary {
   pss_avg_mb: number | null;
   pss_peak_mb: number | null;
   samples: number;
+  /** CPU of each named group of processes (each root and every process below it), % of one core; only when groups were given. */
+  group_cpu_pct?: Record<string, number>;
 }
 
 const MB = 1024 * 1024;
@@ -41,11 +43,20 @@ export class ResourceSampler {
   #t0 = 0;
   #cpu0: NodeJS.CpuUsage = { user: 0, system: 0 };
   #machine0 = { busy: 0, total: 0 };
+  readonly #groups: [string, number[]][];
+  /** Per group: first and last tick count seen per pid. */
+  readonly #groupTicks = new Map<string, Map<number, { first: number; last: number }>>();
 
-  /** `root`: the server's pid; undefined when it is unknown (then only the load generator and machine are measured). */
-  constructor(root: number | undefined, intervalMs = 250) {
+  /**
+   * `root`: the server's pid; undefined when it is unknown (then only the load
+   * generator and machine are measured). `groups`: further processes measured
+   * apart, by name (e.g. the hosts and the proxy of a multi-host case).
+   */
+  constructor(root: number | undefined, intervalMs = 250, groups: Record<string, number[]> = {}) {
     this.#root = root;
     this.#intervalMs = intervalMs;
+    this.#groups = Object.entries(groups);
+    for (const [name] of this.#groups) this.#groupTicks.set(name, new Map());
   }
 
   start(): void {
@@ -57,8 +68,19 @@ export class ResourceSampler {
   }
 
   #sample(): void {
-    if (this.#root === undefined) return;
+    if (this.#root === undefined && this.#groups.length === 0) return;
     const stats = readAllStats();
+    for (const [name, roots] of this.#groups) {
+      const members = new Set(roots.flatMap((r) => processTree(r, stats)));
+      const ticks = this.#groupTicks.get(name)!;
+      for (const s of stats) {
+        if (!members.has(s.pid)) continue;
+        const seen = ticks.get(s.pid);
+        if (seen) seen.last = s.ticks;
+        else ticks.set(s.pid, { first: s.ticks, last: s.ticks });
+      }
+    }
+    if (this.#root === undefined) return;
     const tree = new Set(processTree(this.#root, stats));
     let rss = 0;
     let pss = 0;
@@ -88,8 +110,8 @@ export class ResourceSampler {
     const seconds = (performance.now() - this.#t0) / 1000;
     const cpu = process.cpuUsage(this.#cpu0);
     const machine = readMachineTicks();
-    let ticks = 0;
-    for (const { first, last } of this.#ticks.values()) ticks += last - first;
+    const sum = (m: Map<number, { first: number; last: number }>): number => [...m.values()].reduce((t, { first, last }) => t + last - first, 0);
+    const ticks = sum(this.#ticks);
     const pct = (x: number): number => (seconds > 0 ? (100 * x) / seconds : 0);
     const server = pct(ticks / CLOCK_TICKS);
     const loadgen = pct((cpu.user + cpu.system) / 1e6);
@@ -110,6 +132,7 @@ export class ResourceSampler {
       pss_avg_mb: this.#pss.length ? avg(this.#pss) / MB : null,
       pss_peak_mb: this.#pss.length ? max(this.#pss) / MB : null,
       samples: this.#rss.length,
+      ...(this.#groups.length && { group_cpu_pct: Object.fromEntries([...this.#groupTicks].map(([name, m]) => [name, pct(sum(m) / CLOCK_TICKS)])) }),
     };
   }
 }

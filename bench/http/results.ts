@@ -3,6 +3,7 @@
 // the charts show is computed from these records.
 
 import type { Dtype } from '../../src/kernels/dtype.js';
+import type { ProxySection } from '../cluster/bench-section.js';
 import { BASELINE_KIND, comparesWithBaseline, type BenchCase, type CaseKind } from './cases.js';
 import type { KernelsSection } from './kernels-section.js';
 import type { LatencySummary } from './latency.js';
@@ -78,6 +79,8 @@ export interface BenchRun {
   server: ServerInfo;
   cases: CaseResult[];
   kernels: KernelsSection | null;
+  /** "Through HAProxy": /threading direct and through the proxy with 1, 2, 3 hosts (null: not run). */
+  proxy: ProxySection | null;
   conclusions: string[];
   targets: Target[];
 }
