@@ -6,6 +6,7 @@
 // answered by the other host, a draining host is taken out, and the hosts'
 // own 504 at --timeout reaches the client.
 
+import { request } from 'node:http';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { isDown, isUp, Replicas } from '../bench/cluster/replicas.ts';
@@ -35,6 +36,19 @@ async function waitUntilRouted(r: Replicas, index: number): Promise<void> {
   await waitFor(`nginx to send a request to ${host.name} again`, async () => {
     await fetch(`${r.url}/healthz`).then((res) => res.arrayBuffer());
     return (await probes()) > before;
+  });
+}
+
+/** A POST on a new connection (no keep-alive pool), resolved with the whole answer; status 0 if the connection closed without one. */
+function postOnNewConnection(url: string, type: string, body: Buffer): Promise<{ status: number; type: string | null; body: Buffer }> {
+  return new Promise((resolve) => {
+    const req = request(url, { method: 'POST', agent: false, headers: { 'content-type': type, 'content-length': body.length } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, type: res.headers['content-type'] ?? null, body: Buffer.concat(chunks) }));
+    });
+    req.on('error', (e) => resolve({ status: 0, type: null, body: Buffer.from(e.message) }));
+    req.end(body);
   });
 }
 
@@ -142,6 +156,38 @@ function proxySuite(kind: ProxyKind): void {
     await waitUntilRouted(r, 1);
   });
 
+  s(`${kind}: a large upload (over HAProxy's 16 kB retry buffer) in flight on a killed host: ${kind === 'nginx' ? 'nginx buffered it and sends it again' : "HAProxy cannot send it again: its own 502 problem"}`, async () => {
+    const [host1, host2] = r.hosts as [Host, Host];
+    await host1.server!.hold();
+    await host2.server!.hold();
+    const n = 64; // 2 x 64 x 64 float64 = 64 kB
+    const a = Buffer.alloc(n * n * 8);
+    const b = Buffer.alloc(n * n * 8);
+    for (let i = 0; i < n * n; i++) {
+      a.writeDoubleLE(i, i * 8);
+      b.writeDoubleLE(0.5, i * 8);
+    }
+    // on a connection of its own: HAProxy answers a request it cannot resend with a 502 only on a fresh
+    // client connection; on a reused one it closes the connection without an answer, as the host did
+    // (the client may then resend it, as after any keep-alive race), and logs nothing
+    const upload = postOnNewConnection(`${r.url}/add?rows=${n}&cols=${n}&dtype=float64&mode=threads&workers=1`, 'application/octet-stream', Buffer.concat([a, b]));
+    await waitFor('the upload to be held', async () => (await host1.heldJobs()) + (await host2.heldJobs()) === 1);
+    const [on, other] = (await host1.heldJobs()) === 1 ? [host1, host2] : [host2, host1];
+    await other.server!.release();
+    await on.kill();
+    const got = await upload;
+    if (kind === 'nginx') {
+      assert.is(got.status, 200, got.body.toString().slice(0, 200));
+      for (let i = 0; i < n * n; i++) if (got.body.readDoubleLE(i * 8) !== i + 0.5) assert.unreachable(`element ${i}: ${got.body.readDoubleLE(i * 8)}`);
+    } else {
+      assert.is(got.status, 502, got.body.toString());
+      assert.is(got.type, 'application/problem+json');
+      assert.is((JSON.parse(got.body.toString()) as { code: string }).code, 'BAD_GATEWAY', "the proxy's own problem (its codes are not the service's)");
+    }
+    await on.start();
+    await waitUntilRouted(r, on.slot.index);
+  });
+
   s(`${kind}: a draining host answers what it has in flight and gets no new connection; every request meanwhile is answered right`, async () => {
     const [host1, host2] = r.hosts as [Host, Host];
     // a job held on host1 keeps it draining (alive, listening socket closed) for as long as the test needs
@@ -178,6 +224,19 @@ function proxySuite(kind: ProxyKind): void {
     assert.is(host1.server!.exitDescription, 'exit code 0');
     await host1.start();
     await waitUntilRouted(r, 1);
+  });
+
+  s(`${kind}: every host down: the proxy's own problem+json (${kind === 'haproxy' ? '503 NO_HOST with Retry-After' : '502 BAD_GATEWAY'})`, async () => {
+    for (const h of r.hosts) await h.kill();
+    if (kind === 'haproxy') await r.proxy.waitForHosts('every host DOWN', isDown);
+    const res = await fetch(`${r.url}${labRequest(71).path}`);
+    const text = await res.text();
+    assert.is(res.status, kind === 'haproxy' ? 503 : 502, text);
+    assert.is(res.headers.get('content-type'), 'application/problem+json');
+    const problem = JSON.parse(text) as { code: string; status: number };
+    assert.is(problem.code, kind === 'haproxy' ? 'NO_HOST' : 'BAD_GATEWAY');
+    assert.is(problem.status, res.status);
+    if (kind === 'haproxy') assert.is(res.headers.get('retry-after'), '1');
   });
 
   s.run();

@@ -5,7 +5,7 @@
 // processes that are ours: a wasmatrix server, a kernel child, a proxy), so a
 // run killed before it could clean up leaves nothing behind for long.
 
-import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -28,9 +28,16 @@ export function isAlive(pid: number): boolean {
   }
 }
 
-/** A fresh directory for this run: <tmp>/wasmatrix-run-<pid>-XXXXXX. */
+/**
+ * A fresh directory for this run: <tmp>/wasmatrix-run-<pid>-XXXXXX. Others may
+ * pass through it, not list it: nginx started by root runs its workers as
+ * another user, and they write request bodies into the temp directories the
+ * master makes here for them.
+ */
 export function makeRunDir(): string {
-  return mkdtempSync(join(tmpdir(), `${RUN_DIR_PREFIX}${process.pid}-`));
+  const dir = mkdtempSync(join(tmpdir(), `${RUN_DIR_PREFIX}${process.pid}-`));
+  chmodSync(dir, 0o711);
+  return dir;
 }
 
 /** Notes a process group this run started, for cleanStaleRuns. */
