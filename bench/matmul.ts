@@ -40,7 +40,7 @@ export interface MatmulRow {
   gflops: number;
   min: number;
   max: number;
-  /** auto: the mode it picked (printed, not in --json). */
+  /** auto: the mode it picked (printed, and in --json). */
   picked?: string;
 }
 

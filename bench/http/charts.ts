@@ -20,9 +20,10 @@ const WIDTH = 1000;
 const FONT = { fontFamily: 'Helvetica, Arial, sans-serif' };
 
 /**
- * One colour per case kind (d3's category10 and its light partners): the pure-TS
- * kernel inside a pool is the light partner of its pool's colour, and is also
- * drawn dashed with a triangle, so no two series share a look.
+ * One colour per case kind (d3's category20): the pure-TS kernel inside a pool
+ * is the light partner of its pool's colour, and is also drawn dashed with a
+ * triangle; matmul cases (other work than the lab's job) take the remaining
+ * colours and squares, so no two series share a look.
  */
 export const KIND_COLOURS: Record<CaseKind, string> = {
   ts: '#7f7f7f',
@@ -36,12 +37,17 @@ export const KIND_COLOURS: Record<CaseKind, string> = {
   multiprocessing: '#8c564b',
   'post-binary': '#e377c2',
   'post-json': '#bcbd22',
+  'matmul-wasm': '#17becf',
+  'matmul-threads': '#aec7e8',
+  'matmul-processes': '#c49c94',
+  'matmul-auto': '#f7b6d2',
 };
 
-/** Marker and line style: TS kernels triangles and dashed, uploads diamonds and dotted, the rest circles and solid. */
+/** Marker and line style: TS kernels triangles and dashed, uploads diamonds and dotted, matmul squares and dashed, the rest circles and solid. */
 function look(kind: CaseKind): { symbol: string; lineType: 'solid' | 'dashed' | 'dotted' } {
   if (kind === 'ts' || kind.endsWith(':ts')) return { symbol: 'triangle', lineType: 'dashed' };
   if (kind.startsWith('post-')) return { symbol: 'diamond', lineType: 'dotted' };
+  if (kind.startsWith('matmul-')) return { symbol: 'rect', lineType: 'dashed' };
   return { symbol: 'circle', lineType: 'solid' };
 }
 
