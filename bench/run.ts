@@ -155,6 +155,7 @@ async function main(): Promise<void> {
   process.stdout.write('\n');
   for (const t of run.targets) process.stdout.write(`target ${t.met === null ? '(not measured)' : t.met ? 'MET' : 'MISSED'}: ${t.name}: ${t.goal}; measured ${t.measured}\n`);
   process.stdout.write(`\nreport: ${join(dir, 'report.md')}${options.latest && !run.interrupted ? ' (also bench/results/latest/)' : ''}\n`);
+  if (options.latest && !run.interrupted) process.stdout.write('the docs quote bench/results/latest/: run npm run docs:figures to update their figures\n');
   if (run.interrupted) process.exitCode = 130;
   else if (results.some((r) => r.status === 'failed') || info.problem) process.exitCode = 1;
 }
