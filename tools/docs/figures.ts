@@ -4,6 +4,7 @@
 //   headline    README.md                  bench/results/latest/results.json (npm run bench)
 //   http        docs/benchmarks.md         the same run: the table, charts, conclusions, targets
 //   kernels     docs/benchmarks.md         the same run's kernel section (bench:kernels, run by npm run bench)
+//   matmul      docs/matmul.md             its matmul rows (GFLOPS, NumPy's among them when found)
 //   soak        docs/failure-behaviour.md  bench/results/soak-latest.json (npm run soak)
 //   thresholds  docs/kernels.md            config/auto-thresholds.json (bench:kernels --write-thresholds)
 //
@@ -13,15 +14,16 @@
 
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { CaseKind } from '../../bench/http/cases.js';
+import { comparesWithBaseline, type CaseKind } from '../../bench/http/cases.js';
 import { conclusions, targets } from '../../bench/http/conclusions.js';
 import { fixed, int, ms, pct, ratio } from '../../bench/http/format.js';
 import { crossovers, type KernelsSection } from '../../bench/http/kernels-section.js';
 import type { BenchRun, CaseResult } from '../../bench/http/results.js';
 import { markdownTable, resultsMarkdown } from '../../bench/http/table.js';
+import { matmulTargets } from '../../bench/matmul.js';
 import { checkTargets, formatMarkdown } from '../../bench/report.js';
 import { soakSummaryMarkdown, type SoakRun } from '../../bench/soak/report.js';
-import type { ThresholdsFile } from '../../src/engines/auto-thresholds.js';
+import type { ThresholdsFile, ThresholdTable } from '../../src/engines/auto-thresholds.js';
 import { NEVER } from '../../bench/thresholds.js';
 
 /** The committed results every figure comes from, relative to the repository root. */
@@ -90,7 +92,7 @@ export function headline(s: Sources): string {
     ['`GET /add?mode=ts` (pure-TypeScript baseline)', 'ts'],
   ];
   const fastest = sizes.map((n) => {
-    const best = run.cases.filter((c) => c.n === n && c.status === 'ok' && !c.kind.startsWith('post-')).sort((a, b) => b.requests_per_sec - a.requests_per_sec)[0];
+    const best = run.cases.filter((c) => c.n === n && c.status === 'ok' && comparesWithBaseline(c.kind)).sort((a, b) => b.requests_per_sec - a.requests_per_sec)[0];
     return best ? `\`${best.label}\`, ${ratio(best.ratio_vs_ts)} ts` : '-';
   });
   const lines = [
@@ -195,6 +197,32 @@ export function kernels(s: Sources): string {
   return lines.join('\n');
 }
 
+/** docs/matmul.md: GFLOPS of C = A x B per mode, kernel, dtype, n and workers, from the same kernel run. */
+export function matmul(s: Sources): string {
+  const k = s.run.kernels;
+  if (!k || k.status !== 'ok') return 'The kernel benchmark is not in this result.';
+  if (!k.matmul) return 'matmul is not in this result (written before `bench:kernels` measured it): the next `npm run bench` records it.';
+  if (!k.matmul.length) return 'matmul was not measured in this result (`--ops` without matmul).';
+  const rows = k.matmul;
+  const ts = (r: (typeof rows)[number]) => rows.find((t) => t.mode === 'ts' && t.dtype === r.dtype && t.n === r.n);
+  return [
+    `From \`${k.command}\`, run by that \`${s.run.command}\`${k.context ? ` (${k.context.cpu}, Node.js ${k.context.node}, ${day(k.context.date)})` : ''}. GFLOPS = 2 n^3 / seconds of one whole C on caller data in memory, checksum included (processes: random jobs); \`numpy\` is NumPy's \`a @ b\` in the same run, its BLAS in the kernel column.`,
+    '',
+    markdownTable(
+      ['mode', 'kernel', 'dtype', 'n', 'workers', 'GFLOPS', 'x ts'],
+      rows.map((r) => {
+        const base = ts(r);
+        return [r.picked ? `auto (${r.picked})` : r.mode, r.kernel, r.dtype, String(r.n), String(r.workers), fixed(r.gflops, 2), base ? ratio(r.gflops / base.gflops) : '-'];
+      }),
+      new Set([3, 4, 5, 6]),
+    ),
+    '',
+    'Targets (issue 9), read off the table:',
+    '',
+    ...matmulTargets(rows).map((t) => `- ${t}`),
+  ].join('\n');
+}
+
 /** docs/failure-behaviour.md: the committed soak. */
 export function soak(s: Sources): string {
   const r = s.soak;
@@ -210,17 +238,26 @@ export function soak(s: Sources): string {
 export function thresholds(s: Sources): string {
   const f = s.thresholds;
   const cell = (elements: number): string => (elements >= NEVER ? 'never' : `${int(elements)} (${Math.round(Math.sqrt(elements))}²)`);
-  const rows: string[][] = [];
-  for (const kernel of ['wasm', 'ts'] as const)
-    for (const kind of ['random', 'data'] as const) rows.push([kernel, kind === 'random' ? 'random (GET)' : 'data (POST)', ...(['int32', 'float32', 'float64'] as const).map((d) => cell(f.thresholds[kernel][kind][d]))]);
-  return [
-    `Measured by \`${f.measured.by}\` on ${day(f.measured.date)} (${f.measured.cpu}, Node.js ${f.measured.node}): elements (rows x cols) from which \`auto\` uses the thread pool.`,
+  const cube = (work: number): string => (work >= NEVER ? 'never' : `${int(work)} (${Math.round(Math.cbrt(work))}³)`);
+  const table = (t: ThresholdTable, format: (x: number) => string): string => {
+    const rows: string[][] = [];
+    for (const kernel of ['wasm', 'ts'] as const)
+      for (const kind of ['random', 'data'] as const) rows.push([kernel, kind === 'random' ? 'random (GET)' : 'data (POST)', ...(['int32', 'float32', 'float64'] as const).map((d) => format(t[kernel][kind][d]))]);
+    return markdownTable(['kernel', 'job', 'int32', 'float32', 'float64'], rows, new Set([2, 3, 4]));
+  };
+  const lines = [
+    `From \`${SOURCES.thresholds}\`, written by \`${f.measured.by}\` on ${day(f.measured.date)} (${f.measured.cpu}, Node.js ${f.measured.node}). The element-wise ops: elements (rows x cols) from which \`auto\` uses the thread pool.`,
     '',
-    markdownTable(['kernel', 'job', 'int32', 'float32', 'float64'], rows, new Set([2, 3, 4])),
-  ].join('\n');
+    table(f.thresholds, cell),
+  ];
+  for (const [op, t] of Object.entries(f.thresholds.byOp ?? {})) {
+    if (t) lines.push('', `\`${op}\`: multiply-adds (m k n) from which \`auto\` uses the thread pool.`, '', table(t, cube));
+  }
+  lines.push('', `The file says how it was obtained: "${f.about}"`);
+  return lines.join('\n');
 }
 
 /** Every block's content, by name. */
 export function figureBlocks(s: Sources): Record<string, string> {
-  return { headline: headline(s), http: http(s), kernels: kernels(s), soak: soak(s), thresholds: thresholds(s) };
+  return { headline: headline(s), http: http(s), kernels: kernels(s), matmul: matmul(s), soak: soak(s), thresholds: thresholds(s) };
 }
