@@ -29,7 +29,7 @@ import { resultsText } from './http/table.js';
 /** Seconds a case takes besides its load: the full check, connection set-up, the gap. */
 const CASE_OVERHEAD_S = 0.5;
 /** Rough length of the kernel section, for the time-left estimate only. */
-const KERNELS_ESTIMATE_S = { full: 210, quick: 5 };
+const KERNELS_ESTIMATE_S = { full: 270, quick: 5 };
 
 const progress = new Progress();
 const controller = new AbortController();

@@ -1,6 +1,6 @@
 // `npm run bench` options: parsed and validated up front, each with a default
-// that makes the full run take about nine minutes on two cores (five of HTTP
-// cases, then the whole kernel benchmark).
+// that makes the full run take about ten minutes on two cores (six of HTTP
+// cases, then the whole kernel benchmark, matmul included).
 
 import { parseArgs } from 'node:util';
 import { isDtype, type Dtype } from '../../src/kernels/dtype.js';
@@ -37,7 +37,7 @@ export interface BenchOptions {
 
 export const DEFAULTS = { duration: 10, warmup: 2, connections: 20, sizes: [500, 2048], dtype: 'int32', seeds: 4, timeout: 10 } as const;
 export const QUICK = { duration: 2, warmup: 0.5, sizes: [500] } as const;
-/** The whole kernel benchmark (its defaults: every mode, dtype and size, 3 rounds): the docs quote its table from the committed run. */
+/** The whole kernel benchmark (its defaults: every op, mode, dtype and size, 3 rounds, matmul included): the docs quote its tables from the committed run. */
 export const KERNELS_ARGS: string[] = [];
 export const KERNELS_QUICK_ARGS = ['--quick', '--dtypes', 'int32', '--sizes', '500,2048', '--ops', 'random+add', '--only-table'];
 
