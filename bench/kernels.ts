@@ -16,9 +16,10 @@
 // 1 with --quick), so each cell's samples are spread over the run, and a cell
 // reports the median of its round medians, with the min and max of all batches.
 // matmul cells are measured once (each with its own repeats; a call of a second
-// or more, the TS baseline at large n, is timed once). --json prints only the
-// JSON array of rows to stdout (progress goes to stderr): the element-wise rows,
-// then {op: "matmul", mode, kernel, dtype, n, workers, gflops} rows.
+// or more, the TS baseline at large n, is timed once). --json prints one JSON
+// object to stdout (KernelBenchJson in report.ts: the element-wise rows, the
+// matmul rows {op: "matmul", mode, kernel, dtype, n, workers, gflops}, the
+// roofline and the spawn costs); everything else goes to stderr.
 
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -29,12 +30,14 @@ import { BENCH_OPS, callerData, LocalKernels, prepareCase, type BenchOp } from '
 import { findPythonWithNumpy } from './numpy.js';
 import { formatMatmul, MATMUL_DTYPES, MATMUL_MODES, MATMUL_SIZES, matmulTargets, measureMatmul, runNumpy, type MatmulRow } from './matmul.js';
 import { DEFAULT_MEASURE, measure, QUICK_MEASURE, summarize, SWEEP_MEASURE, type Timing } from './measure.js';
-import { runC, timeAddKernel } from './roofline.js';
-import { measureSpawnCost } from './spawn-cost.js';
-import { formatMarkdown, formatReport, type Row } from './report.js';
+import { runC, timeAddKernel, type RooflineRow } from './roofline.js';
+import { measureSpawnCost, SPAWN_N } from './spawn-cost.js';
+import { formatMarkdown, formatReport, type KernelBenchJson, type Row, type SpawnCostLine } from './report.js';
 import { measureThresholds, writeThresholds } from './thresholds.js';
 
 const DEFAULT_SIZES = [64, 256, 500, 1024, 2048, 4096];
+/** Fresh processes and threads started per spawn-cost sample. */
+const SPAWN_REPEATS = 7;
 /** The kernels each mode is run with: the pools also run the baseline, like for like. */
 const KERNELS_OF: Record<Mode, KernelKind[]> = { ts: ['ts'], wasm: ['wasm'], threads: ['wasm', 'ts'], processes: ['wasm', 'ts'], auto: ['wasm'] };
 
@@ -132,18 +135,25 @@ async function main(): Promise<void> {
       }
     const rows = passes.length > 0 ? combineRounds(passes) : [];
     const matmul = options.matmul ? await matmulSection(engines, local, options, options.matmul, progress) : undefined;
-    if (options.json) {
-      const elementWise = rows.map(({ min: _min, max: _max, picked: _picked, ...row }) => row);
-      const matmulRows = (matmul?.rows ?? []).map(({ min: _min, max: _max, picked: _picked, ...row }) => row);
-      console.log(JSON.stringify([...elementWise, ...matmulRows], null, 2));
-    }
-    say(`\nbench:kernels: ${context}, ${new Date().toISOString().slice(0, 10)}, median of ${options.rounds} round(s)\n`);
+    const date = new Date().toISOString();
+    say(`\nbench:kernels: ${context}, ${date.slice(0, 10)}, median of ${options.rounds} round(s)\n`);
     if (rows.length > 0) say(formatReport(rows));
     if (options.markdown && rows.length > 0) say(`\n${formatMarkdown(rows)}`);
     if (matmul) say(matmul.text);
+    let extras: Extras = { roofline: [], roofline_skipped: 'not run (--only-table)', spawn_costs: [] };
     if (options.extras) {
-      say(await roofline(engines, local, options));
-      say(await spawnCosts(engines, rows));
+      extras = { ...(await roofline(local, options)), spawn_costs: await spawnCosts(engines, rows) };
+      say(rooflineText(extras));
+      say(spawnText(extras.spawn_costs));
+    }
+    if (options.json) {
+      const result: KernelBenchJson = {
+        context: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version, simd: engines.simd, workers: options.workers, rounds: options.rounds, date },
+        rows: rows.map(({ min: _min, max: _max, ...row }) => row),
+        matmul: (matmul?.rows ?? []).map(({ min: _min, max: _max, ...row }) => row),
+        ...extras,
+      };
+      console.log(JSON.stringify(result, null, 2));
     }
   } finally {
     await engines.close();
@@ -250,31 +260,56 @@ function combineRounds(passes: Row[][]): Row[] {
   return rows;
 }
 
-async function roofline(engines: Awaited<ReturnType<typeof createEngines>>, local: LocalKernels, options: ReturnType<typeof parseOptions>): Promise<string> {
-  const sizes = options.sizes;
-  const c = runC(sizes);
-  const lines = ['', 'Roofline: the bare add kernel, int32, one thread, no checksum (ns/element median, GB/s at 12 bytes/element)'];
-  if ('skipped' in c) lines.push(`  C comparison skipped: ${c.skipped}`);
-  lines.push(`  ${'n'.padStart(5)}  ${'C -O3 -march=native'.padEnd(20)}  ${'wasm'.padEnd(20)}  ${'ts'.padEnd(20)}  wasm/C  wasm/ts`);
-  const cell = (t: Timing | undefined, n: number): string =>
-    t ? `${((t.median * 1e9) / (n * n)).toFixed(3)} (${(12 / ((t.median * 1e9) / (n * n))).toFixed(1)} GB/s)`.padEnd(20) : '-'.padEnd(20);
-  for (const n of sizes) {
-    const wasm = await timeAddKernel(local.wasm, n, options.measure);
-    const ts = await timeAddKernel(local.ts, n, options.measure);
+/** The extras of a run, as data (the --json object) and as the text printed after the table. */
+interface Extras {
+  roofline: RooflineRow[];
+  /** Why the C column is empty, when it is. */
+  roofline_skipped: string | null;
+  spawn_costs: SpawnCostLine[];
+}
+
+async function roofline(local: LocalKernels, options: ReturnType<typeof parseOptions>): Promise<Pick<Extras, 'roofline' | 'roofline_skipped'>> {
+  const c = runC(options.sizes);
+  const perElement = (t: Timing, n: number): number => round((t.median * 1e9) / (n * n));
+  const rows: RooflineRow[] = [];
+  for (const n of options.sizes) {
     const ct = 'timings' in c ? c.timings.get(n) : undefined;
-    const vsC = ct ? (ct.median / wasm.median).toFixed(2) : '-';
-    lines.push(`  ${String(n).padStart(5)}  ${cell(ct, n)}  ${cell(wasm, n)}  ${cell(ts, n)}  ${vsC.padStart(6)}  ${(ts.median / wasm.median).toFixed(1).padStart(7)}`);
+    rows.push({
+      n,
+      c_ns: ct ? perElement(ct, n) : null,
+      wasm_ns: perElement(await timeAddKernel(local.wasm, n, options.measure), n),
+      ts_ns: perElement(await timeAddKernel(local.ts, n, options.measure), n),
+    });
   }
-  void engines;
+  return { roofline: rows, roofline_skipped: 'skipped' in c ? c.skipped : null };
+}
+
+function rooflineText(e: Extras): string {
+  const lines = ['', 'Roofline: the bare add kernel, int32, one thread, no checksum (ns/element median, GB/s at 12 bytes/element)'];
+  if (e.roofline_skipped) lines.push(`  C comparison skipped: ${e.roofline_skipped}`);
+  lines.push(`  ${'n'.padStart(5)}  ${'C -O3 -march=native'.padEnd(20)}  ${'wasm'.padEnd(20)}  ${'ts'.padEnd(20)}  wasm/C  wasm/ts`);
+  const cell = (ns: number | null): string => (ns === null ? '-' : `${ns.toFixed(3)} (${(12 / ns).toFixed(1)} GB/s)`).padEnd(20);
+  for (const r of e.roofline) {
+    const vsC = r.c_ns === null ? '-' : (r.c_ns / r.wasm_ns).toFixed(2);
+    lines.push(`  ${String(r.n).padStart(5)}  ${cell(r.c_ns)}  ${cell(r.wasm_ns)}  ${cell(r.ts_ns)}  ${vsC.padStart(6)}  ${(r.ts_ns / r.wasm_ns).toFixed(1).padStart(7)}`);
+  }
   return lines.join('\n');
 }
 
-async function spawnCosts(engines: Awaited<ReturnType<typeof createEngines>>, rows: Row[]): Promise<string> {
-  const costs = await measureSpawnCost(engines, 7);
-  const pooled = rows.find((r) => r.op === 'random+add' && r.mode === 'processes' && r.kernel === 'wasm' && r.dtype === 'int32' && r.n === 500);
-  const lines = ['', 'Per-request spawning (the lab): start, one random+add int32 job n=500, exit; median (min-max) of 7'];
-  for (const c of costs) lines.push(`  ${c.what.padEnd(20)} ${(c.median * 1e3).toFixed(1)} ms (${(c.min * 1e3).toFixed(1)}-${(c.max * 1e3).toFixed(1)})`);
-  if (pooled) lines.push(`  persistent process pool, same job: ${((pooled.ns_per_element * 500 * 500) / 1e6).toFixed(2)} ms`);
+async function spawnCosts(engines: Awaited<ReturnType<typeof createEngines>>, rows: Row[]): Promise<SpawnCostLine[]> {
+  const costs = await measureSpawnCost(engines, SPAWN_REPEATS);
+  const ms = (seconds: number): number => round(seconds * 1e3);
+  const lines: SpawnCostLine[] = costs.map((c) => ({ what: c.what, median_ms: ms(c.median), min_ms: ms(c.min), max_ms: ms(c.max) }));
+  const pooled = rows.find((r) => r.op === 'random+add' && r.mode === 'processes' && r.kernel === 'wasm' && r.dtype === 'int32' && r.n === SPAWN_N);
+  if (pooled) lines.push({ what: 'persistent process pool, same job', median_ms: round((pooled.ns_per_element * SPAWN_N * SPAWN_N) / 1e6), min_ms: null, max_ms: null });
+  return lines;
+}
+
+function spawnText(costs: SpawnCostLine[]): string {
+  const lines = ['', `Per-request spawning (the lab): start, one random+add int32 job n=${SPAWN_N}, exit; median (min-max) of ${SPAWN_REPEATS}`];
+  for (const c of costs) {
+    lines.push(c.min_ms === null ? `  ${c.what}: ${c.median_ms.toFixed(2)} ms` : `  ${c.what.padEnd(20)} ${c.median_ms.toFixed(1)} ms (${c.min_ms.toFixed(1)}-${c.max_ms!.toFixed(1)})`);
+  }
   return lines.join('\n');
 }
 

@@ -40,7 +40,7 @@ export interface MatmulRow {
   gflops: number;
   min: number;
   max: number;
-  /** auto: the mode it picked (printed, not in --json). */
+  /** auto: the mode it picked (printed, and in --json). */
   picked?: string;
 }
 
@@ -258,7 +258,7 @@ export function formatMatmul(rows: MatmulRow[]): string {
   return [line(header), ...cells.map(line)].join('\n');
 }
 
-export function matmulTargets(rows: MatmulRow[]): string[] {
+export function matmulTargets(rows: readonly Omit<MatmulRow, 'min' | 'max'>[]): string[] {
   const find = (mode: string, dtype: Dtype, n: number, workers = 1) => rows.find((r) => r.mode === mode && r.dtype === dtype && r.n === n && r.workers === workers);
   const verdict = (ok: boolean) => (ok ? 'met' : 'MISSED');
   const out: string[] = [];

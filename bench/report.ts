@@ -4,6 +4,8 @@
 import type { KernelKind, Mode } from '../src/engines/job.js';
 import type { Dtype } from '../src/kernels/dtype.js';
 import type { BenchOp, CaseSpec } from './cases.js';
+import type { MatmulRow } from './matmul.js';
+import type { RooflineRow } from './roofline.js';
 
 /** One cell (workers: as used); the --json output is these fields minus min, max and picked. */
 export interface Row extends CaseSpec {
@@ -16,7 +18,30 @@ export interface Row extends CaseSpec {
   min: number;
   max: number;
   /** auto only: the mode it picked. */
-  picked: string | undefined;
+  picked?: string;
+}
+
+/** A row as --json prints it (and the HTTP bench stores it): without the batch extremes. */
+export type KernelRow = Omit<Row, 'min' | 'max'>;
+
+export interface SpawnCostLine {
+  what: string;
+  median_ms: number;
+  /** null for the persistent pool's line (computed from the table, not sampled). */
+  min_ms: number | null;
+  max_ms: number | null;
+}
+
+/** What `bench:kernels --json` prints: one object. */
+export interface KernelBenchJson {
+  context: { cpu: string; cores: number; node: string; simd: boolean; workers: number; rounds: number; date: string };
+  rows: KernelRow[];
+  /** The matmul rows (bench/matmul.ts), without the batch extremes. */
+  matmul: Omit<MatmulRow, 'min' | 'max'>[];
+  /** The bare add kernel against C; empty with --only-table. */
+  roofline: RooflineRow[];
+  roofline_skipped: string | null;
+  spawn_costs: SpawnCostLine[];
 }
 
 const HEADER = ['op', 'mode', 'kernel', 'dtype', 'n', 'w', 'ns/element', '(min-max)', 'GB/s', 'x ts'];
@@ -39,14 +64,14 @@ export function formatTable(rows: Row[]): string {
   return [line(HEADER), ...cells.map(line)].join('\n');
 }
 
-type Find = (op: BenchOp, mode: Mode, kernel: KernelKind, dtype: Dtype, n: number) => Row | undefined;
+type Find = (op: BenchOp, mode: Mode, kernel: KernelKind, dtype: Dtype, n: number) => KernelRow | undefined;
 
 /** The issue's targets, for whatever cells this run measured. */
-export function checkTargets(rows: Row[]): string[] {
+export function checkTargets(rows: readonly KernelRow[]): string[] {
   const find: Find = (op, mode, kernel, dtype, n) => rows.find((r) => r.op === op && r.mode === mode && r.kernel === kernel && r.dtype === dtype && r.n === n);
   const out: string[] = [];
   const verdict = (ok: boolean): string => (ok ? 'met' : 'MISSED');
-  const ratio = (x: Row | undefined, y: Row | undefined): number | undefined => (x && y ? y.ns_per_element / x.ns_per_element : undefined);
+  const ratio = (x: KernelRow | undefined, y: KernelRow | undefined): number | undefined => (x && y ? y.ns_per_element / x.ns_per_element : undefined);
 
   for (const dtype of ['int32', 'float32', 'float64'] as const) {
     const r = ratio(find('add', 'wasm', 'wasm', dtype, 256), find('add', 'ts', 'ts', dtype, 256));
@@ -63,7 +88,7 @@ export function checkTargets(rows: Row[]): string[] {
     if (r !== undefined) out.push(`random+add ${dtype} processes vs wasm at n=500: ${r.toFixed(2)}x (target >= 0.8x: ${verdict(r >= 0.8)})`);
   }
   // auto against the best fixed mode (wasm kernels) of the same cell
-  let worst: { row: Row; best: Row; slower: number } | undefined;
+  let worst: { row: KernelRow; best: KernelRow; slower: number } | undefined;
   for (const row of rows.filter((r) => r.mode === 'auto')) {
     const fixed = rows.filter((r) => r.op === row.op && r.dtype === row.dtype && r.n === row.n && r.mode !== 'auto' && r.kernel === row.kernel);
     if (fixed.length === 0) continue;
@@ -74,7 +99,7 @@ export function checkTargets(rows: Row[]): string[] {
   if (worst) {
     const { row, best, slower } = worst;
     out.push(
-      `auto vs the best fixed mode, worst cell: ${row.op} ${row.dtype} n=${row.n} picked ${row.picked} (${row.workers}), best ${best.mode}(${best.workers}): ${(slower * 100).toFixed(0)}% slower (target <= 10%: ${verdict(slower <= 0.1)})`,
+      `auto vs the best fixed mode, worst cell: ${row.op} ${row.dtype} n=${row.n} ${row.picked ? `picked ${row.picked} (${row.workers})` : `(${row.workers} workers)`}, best ${best.mode}(${best.workers}): ${(slower * 100).toFixed(0)}% slower (target <= 10%: ${verdict(slower <= 0.1)})`,
     );
   }
   return out;
@@ -86,8 +111,8 @@ export function formatReport(rows: Row[]): string {
 }
 
 /** The table pivoted for the README: one line per (op, dtype, n), ns/element per mode, x ts in brackets. */
-export function formatMarkdown(rows: Row[]): string {
-  const columns: [string, (r: Row) => boolean][] = [
+export function formatMarkdown(rows: readonly KernelRow[]): string {
+  const columns: [string, (r: KernelRow) => boolean][] = [
     ['ts', (r) => r.mode === 'ts'],
     ['wasm', (r) => r.mode === 'wasm'],
     ['threads', (r) => r.mode === 'threads' && r.kernel === 'wasm'],

@@ -46,11 +46,12 @@ int main(int argc, char **argv) {
 }
 `;
 
+/** One size of the roofline, ns per element (medians); c is null when the C comparison was skipped. */
 export interface RooflineRow {
   n: number;
-  c?: Timing;
-  wasm: Timing;
-  ts: Timing;
+  c_ns: number | null;
+  wasm_ns: number;
+  ts_ns: number;
 }
 
 /** Compiles and runs the C benchmark; undefined (with the reason) when gcc is missing or fails. */

@@ -32,7 +32,7 @@ const CASE_OVERHEAD_S = 0.5;
 /** Seconds to start and stop the hosts and the proxy of one "through HAProxy" case, for the estimate only. */
 const PROXY_SETUP_S = 4;
 /** Rough length of the kernel section, for the time-left estimate only. */
-const KERNELS_ESTIMATE_S = { full: 15, quick: 5 };
+const KERNELS_ESTIMATE_S = { full: 270, quick: 5 };
 
 const progress = new Progress();
 const controller = new AbortController();
@@ -175,6 +175,7 @@ async function main(): Promise<void> {
   process.stdout.write('\n');
   for (const t of run.targets) process.stdout.write(`target ${t.met === null ? '(not measured)' : t.met ? 'MET' : 'MISSED'}: ${t.name}: ${t.goal}; measured ${t.measured}\n`);
   process.stdout.write(`\nreport: ${join(dir, 'report.md')}${options.latest && !run.interrupted ? ' (also bench/results/latest/)' : ''}\n`);
+  if (options.latest && !run.interrupted) process.stdout.write('the docs quote bench/results/latest/: run npm run docs:figures to update their figures\n');
   if (run.interrupted) process.exitCode = 130;
   else if (results.some((r) => r.status === 'failed') || info.problem || proxy?.status === 'failed') process.exitCode = 1;
 }

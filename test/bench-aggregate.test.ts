@@ -4,7 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { conclusions, labComparisons, targets } from '../bench/http/conclusions.ts';
-import { crossovers, parseKernelRows, parseSpawnCosts } from '../bench/http/kernels-section.ts';
+import { crossovers, parseKernelJson } from '../bench/http/kernels-section.ts';
 import { LatencyRecorder } from '../bench/http/latency.ts';
 import { addRatios } from '../bench/http/results.ts';
 import { fakeCase, fakeRun, FAKE_KERNELS } from './fixtures/bench-results.ts';
@@ -32,24 +32,19 @@ test('latency percentiles keep sub-millisecond resolution', () => {
   assert.equal(new LatencyRecorder().summary().count, 0);
 });
 
-test('kernel rows are parsed, and crossovers found where a pool stays ahead of wasm', () => {
-  const rows = parseKernelRows(`progress noise\n${JSON.stringify(FAKE_KERNELS.rows)}`);
-  assert.is(rows.length, 4);
-  const [c] = crossovers(rows);
+test('the kernel benchmark\'s JSON object is parsed, and crossovers found where a pool stays ahead of wasm', () => {
+  const printed = { context: FAKE_KERNELS.context, rows: FAKE_KERNELS.rows, matmul: [], roofline: [], roofline_skipped: null, spawn_costs: FAKE_KERNELS.spawn_costs };
+  const result = parseKernelJson(JSON.stringify(printed, null, 2));
+  assert.is(result.rows.length, 4);
+  assert.equal(result.spawn_costs, FAKE_KERNELS.spawn_costs);
+  const [c] = crossovers(result.rows);
   assert.is(c!.mode, 'threads');
   assert.is(c!.from_n, 2048);
   assert.equal(c!.ratios.map(([n, x]) => [n, Number(x.toFixed(3))]), [[500, 0.833], [2048, 2]]);
-  assert.throws(() => parseKernelRows('no json here'), /no JSON array/);
-  assert.throws(() => parseKernelRows('[{"op":"add"}]'), /without mode/);
-});
-
-test('spawn costs are read from the kernel benchmark text', () => {
-  const text = 'Per-request spawning (the lab): ...\n  fresh child process  45.3 ms (40.1-50.2)\n  fresh worker thread  12.0 ms (11.0-13.5)\n  persistent process pool, same job: 0.21 ms\n';
-  assert.equal(parseSpawnCosts(text), [
-    { what: 'fresh child process', median_ms: 45.3, min_ms: 40.1, max_ms: 50.2 },
-    { what: 'fresh worker thread', median_ms: 12, min_ms: 11, max_ms: 13.5 },
-    { what: 'persistent process pool, same job', median_ms: 0.21, min_ms: null, max_ms: null },
-  ]);
+  assert.throws(() => parseKernelJson('no json here'), /no JSON object/);
+  assert.throws(() => parseKernelJson(JSON.stringify(FAKE_KERNELS.rows)), /no JSON object/);
+  assert.throws(() => parseKernelJson(JSON.stringify({ rows: [] })), /lacks rows, matmul, spawn_costs, roofline or context/);
+  assert.throws(() => parseKernelJson(JSON.stringify({ ...printed, rows: [{ op: 'add' }] })), /without mode/);
 });
 
 test('conclusions name the winner by measured numbers and leave out failed cases', () => {

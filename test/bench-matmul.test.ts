@@ -15,7 +15,7 @@ const run = promisify(execFile);
 test('--ops matmul --json prints {op, mode, kernel, dtype, n, workers, gflops} rows for ts and wasm (and NumPy when found)', async () => {
   const args = ['--json', '--quick', '--ops', 'matmul', '--matmul-sizes', '8,24', '--modes', 'ts,wasm', '--only-table'];
   const { stdout, stderr } = await run(process.execPath, [join(ROOT, 'dist', 'bench', 'kernels.js'), ...args], { cwd: ROOT, timeout: 120_000 });
-  const rows = JSON.parse(stdout) as Record<string, unknown>[];
+  const rows = (JSON.parse(stdout) as { matmul: Record<string, unknown>[] }).matmul;
   for (const r of rows) assert.equal(Object.keys(r).sort(), ['dtype', 'gflops', 'kernel', 'mode', 'n', 'op', 'workers'], JSON.stringify(r));
   for (const mode of ['ts', 'wasm'])
     for (const dtype of ['float32', 'float64'])

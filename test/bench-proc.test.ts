@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -58,17 +59,37 @@ test('the pid listening on a port is this process for a server it opened', async
 });
 
 test('the sampler counts a busy child in the tree: its CPU and its memory', async () => {
-  const child = spawn(process.execPath, ['-e', 'const t = Date.now(); while (Date.now() - t < 1500) {}'], { stdio: 'ignore' });
-  const sampler = new ResourceSampler(process.pid, 100);
-  sampler.start();
-  await sleep(800);
-  const r = sampler.stop();
-  child.kill();
-  await once(child, 'exit');
-  assert.ok(r.processes >= 2, `processes ${r.processes}`);
-  assert.ok(r.server_cpu_pct > 40, `server CPU ${r.server_cpu_pct}`);
-  assert.ok(r.rss_peak_mb >= r.rss_avg_mb && r.rss_avg_mb > 10);
-  assert.ok(r.samples >= 5);
+  // the child burns a fixed amount of CPU (not of wall-clock time: on a loaded machine it gets less
+  // than a core) once the sampler has seen it, says so, and waits to be killed
+  const BURN_MS = 400;
+  const program = `process.stdin.once('data', () => {
+    const t = process.cpuUsage();
+    for (;;) { const u = process.cpuUsage(t); if ((u.user + u.system) / 1000 >= ${BURN_MS}) break; }
+    process.stdout.write('done\\n');
+    setInterval(() => {}, 1000);
+  });`;
+  const child = spawn(process.execPath, ['-e', program], { stdio: ['pipe', 'pipe', 'ignore'] });
+  try {
+    await sleep(0); // spawned: its pid is in /proc
+    const sampler = new ResourceSampler(process.pid, 100);
+    const t0 = performance.now();
+    const own0 = process.cpuUsage();
+    sampler.start(); // the first sample sees the child before it burns
+    child.stdin!.write('go\n');
+    await once(child.stdout!, 'data');
+    const own = process.cpuUsage(own0);
+    const r = sampler.stop();
+    const seconds = (performance.now() - t0) / 1000;
+    // the tree's CPU seconds, less this process's own (it is the root): the child's burn
+    const childCpuMs = (r.server_cpu_pct / 100) * seconds * 1000 - (own.user + own.system) / 1000;
+    assert.ok(r.processes >= 2, `processes ${r.processes}`);
+    assert.ok(childCpuMs >= BURN_MS * 0.8, `the child's CPU counted: ${childCpuMs.toFixed(0)} ms of ${BURN_MS}`);
+    assert.ok(r.rss_peak_mb >= r.rss_avg_mb && r.rss_avg_mb > 10);
+    assert.ok(r.samples >= 2);
+  } finally {
+    child.kill();
+    await once(child, 'exit');
+  }
 });
 
 test.run();

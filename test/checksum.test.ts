@@ -1,10 +1,9 @@
 // The checksum: sum over the result's little-endian 32-bit words w[k] of
-// w[k] * (2k + 1), mod 2^32, k counted from the first word of row 0 (README
-// "Checksum"). Recomputed here from that sentence (BigInt), checked in every
-// kernel set, combined over bands, sensitive to values and positions; and the
-// README's NumPy snippet is checked through an equivalent TS computation (and
-// run for real when python3 with NumPy is installed).
-import { execFileSync } from 'node:child_process';
+// w[k] * (2k + 1), mod 2^32, k counted from the first word of row 0
+// (docs/kernels.md, "The checksum"). Recomputed here from that sentence
+// (BigInt), checked in every kernel set, combined over bands, sensitive to
+// values and positions; and the docs' NumPy snippet is followed step for step
+// in TS (test/docs-examples.test.ts runs it with NumPy itself).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -12,6 +11,7 @@ import * as assert from 'uvu/assert';
 import { createEngines, type Engines } from '../src/engines/index.js';
 import type { MatrixArray } from '../src/kernels/dtype.js';
 import { ROOT } from '../src/paths.js';
+import { pythonBlock } from '../tools/docs/examples.ts';
 import { kernelSets, xorshift } from './fixtures/kernel-sets.js';
 
 const { arena, sets } = kernelSets();
@@ -105,14 +105,11 @@ test('a float64 value counts as two words, the low word first', () => {
   for (const { name, sum } of checksums(words)) assert.is(sum, want, name);
 });
 
-// ---- the README's NumPy snippet ---------------------------------------------
+// ---- the docs' NumPy snippet ---------------------------------------------
 
-/** The snippet as printed in README.md (section "Kernels and execution modes"). */
-function readmeSnippet(): string {
-  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-  const match = /```python\n(# wasmatrix checksum[\s\S]*?)```/.exec(readme);
-  if (!match) throw new Error('README.md has no ```python block starting with "# wasmatrix checksum"');
-  return match[1]!;
+/** The snippet as printed in docs/kernels.md. */
+function docsSnippet(): string {
+  return pythonBlock(readFileSync(join(ROOT, 'docs', 'kernels.md'), 'utf8'), '# wasmatrix checksum of a whole result (int32, float32 or float64), as the API prints it', 'docs/kernels.md');
 }
 
 /** The snippet's steps, one for one, in TS: little-endian uint32 words, uint64 arithmetic, mask, sum, mask, 8 hex digits. */
@@ -121,8 +118,8 @@ function snippetInTs(result: MatrixArray): string {
   const w = BigUint64Array.from(new Uint32Array(bytes.buffer), (x) => BigInt(x)); // .view('<u4').astype(np.uint64)
   const k = BigUint64Array.from({ length: w.length }, (_, i) => BigInt(i)); // np.arange(w.size, dtype=np.uint64)
   const terms = w.map((x, i) => (x * (2n * k[i]! + 1n)) & 0xffffffffn); // (w * (2 * k + 1)) & 0xFFFFFFFF
-  const total = terms.reduce((s, t) => s + t, 0n); // terms.sum() (uint64 holds it: < 2^30 terms < 2^32)
-  return (total & 0xffffffffn).toString(16).padStart(8, '0'); // format(int(... & 0xFFFFFFFF), '08x')
+  const total = terms.reduce((s, t) => s + t, 0n); // int(terms.sum()) (uint64 holds it: < 2^30 terms < 2^32)
+  return (total & 0xffffffffn).toString(16).padStart(8, '0'); // format(... & 0xFFFFFFFF, '08x')
 }
 
 let engines: Engines;
@@ -133,37 +130,16 @@ test.after(async () => {
   await engines.close();
 });
 
-test('the README snippet, step for step in TS, reproduces the service checksum of full results', async () => {
-  assert.match(readmeSnippet(), 'view');
+test('the docs snippet, step for step in TS, reproduces the service checksum of full results', async () => {
+  const snippet = docsSnippet();
+  for (const step of [".view('<u4').astype(np.uint64)", 'np.arange(w.size, dtype=np.uint64)', '(w * (2 * k + 1)) & 0xFFFFFFFF', "format(int(terms.sum()) & 0xFFFFFFFF, '08x')"]) {
+    assert.ok(snippet.includes(step), `the snippet still has the step ${step}`);
+  }
   for (const dtype of ['int32', 'float32', 'float64'] as const) {
     for (const [rows, cols] of [[1, 1], [13, 7], [64, 65]] as const) {
       const r = await engines.threads.run({ op: 'add', dtype, rows, cols, source: { kind: 'random', seed: 2024 }, output: 'full', workers: 2 });
       assert.is(snippetInTs(r.output!), r.checksum, `${dtype} ${rows}x${cols}`);
     }
-  }
-});
-
-function hasNumpy(): boolean {
-  try {
-    execFileSync('python3', ['-c', 'import numpy'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-test('the README snippet itself, run by python3 with NumPy (skipped without them), gives the service checksum', async () => {
-  if (!hasNumpy()) return void console.log('  (python3 with NumPy not found: the snippet was checked through its TS equivalent only)');
-  for (const dtype of ['int32', 'float32', 'float64'] as const) {
-    const r = await engines.wasm.run({ op: 'mul', dtype, rows: 33, cols: 17, source: { kind: 'random', seed: 5 }, output: 'full' });
-    const out = r.output!;
-    const program = `${readmeSnippet()}
-import sys
-raw = sys.stdin.buffer.read()
-print(wasmatrix_checksum(np.frombuffer(raw, dtype='<${dtype === 'int32' ? 'i4' : dtype === 'float32' ? 'f4' : 'f8'}').reshape(33, 17)))
-`;
-    const printed = execFileSync('python3', ['-c', program], { input: Buffer.from(out.buffer, out.byteOffset, out.byteLength), encoding: 'utf8' }).trim();
-    assert.is(printed, r.checksum, dtype);
   }
 });
 

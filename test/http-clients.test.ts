@@ -432,11 +432,13 @@ test('an answer computed for longer than the 10 s idle timeout still arrives, wi
     assert.ok(last > 10000, `the last answer came ${ms(last)} after its request: more than the 10 s idle timeout`);
     const over10 = waited.filter((w) => w > 10000).length;
 
-    // meanwhile uWS's idle timeout did close the two idle connections (10 s, checked every few seconds)
+    // meanwhile uWS's idle timeout did close the two idle connections: uSockets counts timeouts in
+    // ticks of 4 s ("give or take 4 seconds"), so its 10 s end 6 to 14 s after the last byte
+    // (8.8 s seen on a loaded machine): never at once, and within the 16 s waited for
     await Promise.race([Promise.all([silent.closed, keptAlive.closed]), sleep(Math.max(0, idleSince + 16000 - performance.now()))]);
     assert.ok(silent.closedByServerAt !== undefined && keptAlive.closedByServerAt !== undefined, 'the server closed the idle connections');
     const closedAfter = silent.closedByServerAt! - idleSince;
-    assert.ok(closedAfter > 9000, `idle connections closed after ${ms(closedAfter)}`);
+    assert.ok(closedAfter > 5000, `idle connections closed after ${ms(closedAfter)}`);
     assert.is((await fetch(url + '/healthz')).status, 200);
     console.log(`  [clients] ${count} queued jobs of ${ms(each)}: the last answered after ${ms(last)} (${over10} waited > 10 s, all 200 with the right checksum); idle connections closed after ${ms(closedAfter)}`);
   } finally {

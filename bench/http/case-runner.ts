@@ -6,7 +6,7 @@ import type { BenchCase } from './cases.js';
 import { LatencyRecorder } from './latency.js';
 import { runLoad, type LoadPhase } from './load.js';
 import { preflight, type Preflight } from './preflight.js';
-import { ResourceSampler } from './resource-sampler.js';
+import { ResourceSampler, treeRssMb } from './resource-sampler.js';
 import { caseProblems, unmeasuredResult, type CaseResult } from './results.js';
 import { Verification } from './verify.js';
 
@@ -30,6 +30,8 @@ export async function runCase(c: BenchCase, s: CaseSettings): Promise<CaseResult
   let phase: LoadPhase | null = null;
   let resources: CaseResult['resources'] = null;
   const problems: string[] = [];
+  // the level this case starts from: what earlier cases left the one server holding
+  const rssBefore = s.serverPid === undefined ? null : treeRssMb(s.serverPid);
   try {
     pre = await preflight(c, s.url);
     if (pre.problems.length === 0) {
@@ -46,7 +48,8 @@ export async function runCase(c: BenchCase, s: CaseSettings): Promise<CaseResult
           phase = await runLoad(c, { ...load, seconds: s.duration }, verification, latency);
         } finally {
           const summary = sampler.stop();
-          resources = s.serverPid === undefined ? null : summary;
+          // the start reading is a sample of the case too: its peak is never below it
+          resources = s.serverPid === undefined ? null : { ...summary, rss_start_mb: rssBefore ?? summary.rss_start_mb, rss_peak_mb: Math.max(summary.rss_peak_mb, rssBefore ?? 0) };
         }
       }
     }

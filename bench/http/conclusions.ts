@@ -39,6 +39,10 @@ function sizeWinner(cases: readonly CaseResult[], n: number): string | undefined
   if (second) s += `, ${delta(best.requests_per_sec, second.requests_per_sec)} over the runner-up ${name(second)} (${int(second.requests_per_sec)} req/s)`;
   s += `. The service used ${cost(best)}`;
   if (base && best !== base) s += `, against ${cost(base)} for the baseline`;
+  if (best.resources && best.requests_per_sec > 0) {
+    const perAnswer = (cpuPct: number): string => ms((cpuPct / 100 / best.requests_per_sec) * 1000);
+    s += `; per answer, ${perAnswer(best.resources.server_cpu_pct)} ms of server CPU (all its threads and processes) and ${perAnswer(best.resources.loadgen_cpu_pct)} ms of load-generator CPU`;
+  }
   return `${s}.`;
 }
 

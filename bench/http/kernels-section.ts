@@ -1,26 +1,16 @@
 // "Kernels without HTTP": bench:kernels run as a child process with --json,
-// its rows folded into the report. Its JSON array is the contract; its other
-// findings (the roofline against C, the cost of a process or thread spawned
-// per request) it prints as text on stderr, which is kept verbatim.
+// its results folded into the report. Its JSON object (KernelBenchJson: rows,
+// targets, the roofline against C, the cost of a process or thread spawned per
+// request) is the contract; its text on stderr is kept verbatim as well.
 
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { ROOT } from '../../src/paths.js';
+import type { KernelBenchJson, KernelRow, SpawnCostLine } from '../report.js';
 
 export const KERNELS_ENTRY = join(ROOT, 'dist', 'bench', 'kernels.js');
 
-/** One row of `bench:kernels --json`. */
-export interface KernelRow {
-  op: string;
-  mode: string;
-  kernel: string;
-  dtype: string;
-  n: number;
-  workers: number;
-  ns_per_element: number;
-  gb_per_s: number;
-  ratio_vs_ts: number | null;
-}
+export type { KernelRow };
 
 export interface Crossover {
   op: string;
@@ -33,13 +23,6 @@ export interface Crossover {
   ratios: [number, number][];
 }
 
-export interface SpawnCostLine {
-  what: string;
-  median_ms: number;
-  min_ms: number | null;
-  max_ms: number | null;
-}
-
 export interface KernelsSection {
   command: string;
   status: 'ok' | 'failed' | 'skipped';
@@ -48,23 +31,36 @@ export interface KernelsSection {
   rows: KernelRow[];
   crossovers: Crossover[];
   spawn_costs: SpawnCostLine[];
+  /** Machine, Node, rounds and date of the kernel run (absent in results written before it was recorded). */
+  context?: KernelBenchJson['context'];
+  /** matmul rows, GFLOPS per mode, kernel, dtype, n and workers, NumPy's among them when found (absent in older results). */
+  matmul?: KernelBenchJson['matmul'];
+  /** The bare add kernel against C (absent in older results). */
+  roofline?: KernelBenchJson['roofline'];
+  roofline_skipped?: string | null;
   /** Its human-readable output (tables, roofline, spawn costs). */
   text: string;
 }
 
-/** The element-wise rows of its JSON array (matmul rows, {op: 'matmul', ..., gflops}, are left to its text). */
-export function parseKernelRows(stdout: string): KernelRow[] {
-  const start = stdout.indexOf('[');
-  if (start < 0) throw new Error('bench:kernels printed no JSON array');
-  const rows = JSON.parse(stdout.slice(start)) as unknown;
-  if (!Array.isArray(rows)) throw new Error('bench:kernels --json is not an array');
-  const elementWise = (rows as Record<string, unknown>[]).filter((r) => !(r.op === 'matmul' && typeof r.gflops === 'number'));
-  for (const r of elementWise) {
+/** The JSON object `bench:kernels --json` prints on stdout, checked for the fields the report reads. */
+export function parseKernelJson(stdout: string): KernelBenchJson {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(stdout);
+  } catch {
+    parsed = undefined;
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('bench:kernels printed no JSON object on stdout');
+  const result = parsed as Partial<KernelBenchJson>;
+  if (!Array.isArray(result.rows) || !Array.isArray(result.matmul) || !Array.isArray(result.spawn_costs) || !Array.isArray(result.roofline) || !result.context) {
+    throw new Error('bench:kernels --json lacks rows, matmul, spawn_costs, roofline or context');
+  }
+  for (const r of result.rows as unknown as Record<string, unknown>[]) {
     if (typeof r.mode !== 'string' || typeof r.n !== 'number' || typeof r.ns_per_element !== 'number') {
       throw new Error(`bench:kernels row without mode, n or ns_per_element: ${JSON.stringify(r).slice(0, 120)}`);
     }
   }
-  return elementWise as unknown as KernelRow[];
+  return result as KernelBenchJson;
 }
 
 /** Where threads and processes (wasm kernels) start to beat single-thread wasm, per op and dtype. */
@@ -86,16 +82,6 @@ export function crossovers(rows: readonly KernelRow[]): Crossover[] {
     }
   }
   return out;
-}
-
-/** "fresh child process   45.3 ms (40.1-50.2)" lines of its spawn-cost section. */
-export function parseSpawnCosts(text: string): SpawnCostLine[] {
-  const costs: SpawnCostLine[] = [];
-  const re = /^\s*(fresh [a-z ]+?|persistent [a-z ]+?[^:\n]*?):?\s+([\d.]+) ms(?: \(([\d.]+)-([\d.]+)\))?\s*$/gm;
-  for (const m of text.matchAll(re)) {
-    costs.push({ what: m[1]!.trim(), median_ms: Number(m[2]), min_ms: m[3] ? Number(m[3]) : null, max_ms: m[4] ? Number(m[4]) : null });
-  }
-  return costs;
 }
 
 /**
@@ -138,9 +124,16 @@ export function runKernelBench(args: string[], signal: AbortSignal, onLine: (lin
       const section: KernelsSection = { command, status: 'ok', seconds, rows: [], crossovers: [], spawn_costs: [], text: humanText(stderr) };
       try {
         if (problem) throw new Error(`${problem}\n${stderr.split('\n').slice(-10).join('\n')}`);
-        section.rows = parseKernelRows(stdout);
-        section.crossovers = crossovers(section.rows);
-        section.spawn_costs = parseSpawnCosts(stderr);
+        const result = parseKernelJson(stdout);
+        Object.assign(section, {
+          rows: result.rows,
+          crossovers: crossovers(result.rows),
+          matmul: result.matmul,
+          spawn_costs: result.spawn_costs,
+          context: result.context,
+          roofline: result.roofline,
+          roofline_skipped: result.roofline_skipped,
+        });
       } catch (e) {
         section.status = 'failed';
         section.problem = (e as Error).message;

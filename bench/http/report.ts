@@ -33,7 +33,7 @@ function methodLines(run: BenchRun): string[] {
     `- Answers: ${o.seeds} fixed seeds per case (dtype ${o.dtype}); one request per seed checked in full first (every JSON field, or every element of an uploaded result against the TS reference), then every answer of the warm-up and the measured run checked for status 200 and the checksum the pure-TS reference computed for its seed. One wrong answer fails the case.`,
     `- Latency: every response time recorded in a nanosecond histogram (perf_hooks), not autocannon's whole-millisecond one.`,
     `- CPU and memory: /proc sampled every 250 ms during the measured run over the server's pid (its threads included) and every process below it; PSS shares pages that several processes map. Requests per second = answers / measured wall-clock seconds.`,
-    `- One server serves every case, in the order of the table: memory an earlier case made it grow (the shared WASM memory only grows) is still counted in later cases.`,
+    `- One server serves every case, in the order of the table: memory an earlier case made it grow (the shared WASM memory only grows) is still counted in later cases. So "RSS start" is what the server and its pool processes held when the case began (before its checks and warm-up), and peak minus start is what the case itself added.`,
     `- Ratios (x ts) are against \`GET /add?mode=ts\` at the same n in this same run.`,
   ];
 }

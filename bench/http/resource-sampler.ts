@@ -19,6 +19,14 @@ export interface ResourceSummary {
   other_cpu_pct: number;
   /** Processes in the server's tree (the most seen in one sample). */
   processes: number;
+  /**
+   * RSS of the tree when the case began (the first sample, or the reading the
+   * caller took before its warm-up) and in the last sample: one server serves
+   * a whole bench run, so a case's own memory is what it adds to the level it
+   * started at. Absent in results written before they were recorded.
+   */
+  rss_start_mb?: number;
+  rss_end_mb?: number;
   rss_avg_mb: number;
   rss_peak_mb: number;
   /** PSS shares pages mapped by several processes instead of counting them once per process. */
@@ -30,6 +38,20 @@ export interface ResourceSummary {
 }
 
 const MB = 1024 * 1024;
+
+/** RSS of `root` and every process below it now, MB; null when none of them could be read. */
+export function treeRssMb(root: number): number | null {
+  const stats = readAllStats();
+  let rss = 0;
+  let alive = 0;
+  for (const pid of processTree(root, stats)) {
+    const mem = readMemory(pid);
+    if (!mem) continue;
+    alive++;
+    rss += mem.rss;
+  }
+  return alive ? rss / MB : null;
+}
 
 export class ResourceSampler {
   readonly #root: number | undefined;
@@ -127,6 +149,8 @@ export class ResourceSampler {
       machine_cpu_pct: machinePct,
       other_cpu_pct: Math.max(0, machinePct - server - loadgen),
       processes: this.#processes,
+      rss_start_mb: (this.#rss[0] ?? 0) / MB,
+      rss_end_mb: (this.#rss.at(-1) ?? 0) / MB,
       rss_avg_mb: avg(this.#rss) / MB,
       rss_peak_mb: max(this.#rss) / MB,
       pss_avg_mb: this.#pss.length ? avg(this.#pss) / MB : null,

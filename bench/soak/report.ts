@@ -95,6 +95,11 @@ export function soakText(run: SoakRun): string {
   return [textTable(HEADER, rows(run), NUMERIC), '', ...facts(run), '', ...verdictLines(run)].join('\n');
 }
 
+/** The ledger table by route and the facts under it, as Markdown (the report, and the docs quoting it). */
+export function soakSummaryMarkdown(run: SoakRun): string {
+  return [markdownTable(HEADER, rows(run), NUMERIC), '', ...facts(run).map((f) => `- ${f}`)].join('\n');
+}
+
 export function soakMarkdown(run: SoakRun): string {
   return [
     '# Soak and chaos run',
@@ -103,9 +108,7 @@ export function soakMarkdown(run: SoakRun): string {
     '',
     `Every request must end as a verified 200 (checksum, and for uploads the result, against the pure-TS reference) or as documented problem+json: ${PROBLEM_KEYS.join(', ')}. Unanswered requests, connection errors and any other status fail the run; so do a non-zero server exit, a process of the server alive after it, and RSS growth past the rule: ${rssLimitText}.`,
     '',
-    markdownTable(HEADER, rows(run), NUMERIC),
-    '',
-    ...facts(run).map((f) => `- ${f}`),
+    soakSummaryMarkdown(run),
     '',
     `**${run.passed ? 'PASSED' : 'FAILED'}**`,
     ...run.failures.map((f) => `- ${f}`),

@@ -1,0 +1,263 @@
+// Every performance figure the README and docs/ show, computed from the
+// committed results, one generated block each (see blocks.ts):
+//
+//   headline    README.md                  bench/results/latest/results.json (npm run bench)
+//   http        docs/benchmarks.md         the same run: the table, charts, conclusions, targets
+//   kernels     docs/benchmarks.md         the same run's kernel section (bench:kernels, run by npm run bench)
+//   matmul      docs/matmul.md             its matmul rows (GFLOPS, NumPy's among them when found)
+//   soak        docs/failure-behaviour.md  bench/results/soak-latest.json (npm run soak)
+//   thresholds  docs/kernels.md            config/auto-thresholds.json (bench:kernels --write-thresholds)
+//
+// Re-running `npm run bench` (or the soak, or --write-thresholds) and then
+// `npm run docs:figures` updates every figure; test/docs-figures.test.ts fails
+// when a block differs from what the committed results give.
+
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { comparesWithBaseline, type CaseKind } from '../../bench/http/cases.js';
+import { conclusions, targets } from '../../bench/http/conclusions.js';
+import { fixed, int, ms, pct, ratio } from '../../bench/http/format.js';
+import { crossovers, type KernelsSection } from '../../bench/http/kernels-section.js';
+import type { BenchRun, CaseResult } from '../../bench/http/results.js';
+import { markdownTable, resultsMarkdown } from '../../bench/http/table.js';
+import { matmulTargets } from '../../bench/matmul.js';
+import { checkTargets, formatMarkdown } from '../../bench/report.js';
+import { soakSummaryMarkdown, type SoakRun } from '../../bench/soak/report.js';
+import type { ThresholdsFile, ThresholdTable } from '../../src/engines/auto-thresholds.js';
+import { NEVER } from '../../bench/thresholds.js';
+
+/** The committed results every figure comes from, relative to the repository root. */
+export const SOURCES = {
+  run: 'bench/results/latest/results.json',
+  soak: 'bench/results/soak-latest.json',
+  thresholds: 'config/auto-thresholds.json',
+} as const;
+
+export interface Sources {
+  run: BenchRun;
+  soak: SoakRun;
+  thresholds: ThresholdsFile;
+  /** The chart files next to results.json. */
+  charts: string[];
+}
+
+const CHARTS: [file: string, alt: string][] = [
+  ['requests.svg', 'Requests per second by mode, one panel per size'],
+  ['latency.svg', 'Latency distribution at n = 500, log scale'],
+  ['resources.svg', 'CPU and memory of the whole service per case'],
+];
+
+export function loadSources(root: string): Sources {
+  const read = <T>(file: string): T => JSON.parse(readFileSync(join(root, file), 'utf8')) as T;
+  const latest = join(root, 'bench', 'results', 'latest');
+  return {
+    run: read<BenchRun>(SOURCES.run),
+    soak: read<SoakRun>(SOURCES.soak),
+    thresholds: read<ThresholdsFile>(SOURCES.thresholds),
+    charts: CHARTS.map(([file]) => file).filter((f) => existsSync(join(latest, f))),
+  };
+}
+
+const day = (iso: string): string => iso.slice(0, 10);
+const time = (iso: string): string => iso.slice(11, 16);
+const find = (cases: readonly CaseResult[], kind: CaseKind, n: number): CaseResult | undefined => cases.find((c) => c.kind === kind && c.n === n);
+const sizesOf = (cases: readonly CaseResult[]): number[] => [...new Set(cases.map((c) => c.n))].sort((a, b) => a - b);
+
+function otherCpu(run: BenchRun): number | null {
+  const other = run.cases.filter((c) => c.resources).map((c) => c.resources!.other_cpu_pct);
+  return other.length ? other.reduce((s, x) => s + x, 0) / other.length : null;
+}
+
+/** "2026-11-25, AMD EPYC (2 cores, 23.5 GB), Node.js v20.20.2, WASM SIMD on". */
+function machine(run: BenchRun): string {
+  const m = run.machine;
+  return `${day(run.started_at)}, ${m.cpu_model} (${m.cores} cores, ${m.memory_gb} GB), Node.js ${m.node}, WASM SIMD ${m.wasm_simd ? 'on' : 'off'}`;
+}
+
+function served(c: CaseResult | undefined): string {
+  if (!c) return '-';
+  if (c.status !== 'ok') return 'failed';
+  return `${int(c.requests_per_sec)} req/s, p99 ${ms(c.latency?.p99_ms ?? 0)} ms`;
+}
+
+/** README: the few figures a newcomer wants, from the latest full run. */
+export function headline(s: Sources): string {
+  const { run } = s;
+  const sizes = sizesOf(run.cases);
+  const other = otherCpu(run);
+  const rows: [string, CaseKind][] = [
+    ['`GET /threading` (thread pool)', 'threading'],
+    ['`GET /multiprocessing` (process pool)', 'multiprocessing'],
+    ['`GET /add?mode=wasm` (WASM, no pool)', 'wasm'],
+    ['`GET /add?mode=ts` (pure-TypeScript baseline)', 'ts'],
+  ];
+  const fastest = sizes.map((n) => {
+    const best = run.cases.filter((c) => c.n === n && c.status === 'ok' && comparesWithBaseline(c.kind)).sort((a, b) => b.requests_per_sec - a.requests_per_sec)[0];
+    return best ? `\`${best.label}\`, ${ratio(best.ratio_vs_ts)} ts` : '-';
+  });
+  const lines = [
+    `Measured by \`${run.command}\` on ${machine(run)}; autocannon with ${run.options.connections} connections on the same machine` +
+      (other === null ? '' : `, other processes using ${pct(other)} of a core on average`) +
+      `. Every answer was checked. Tables, charts and method: [docs/benchmarks.md](docs/benchmarks.md).`,
+    '',
+    markdownTable(
+      ['endpoint (two random n x n int32 matrices, added)', ...sizes.map((n) => `n = ${n}`)],
+      [...rows.map(([label, kind]) => [label, ...sizes.map((n) => served(find(run.cases, kind, n)))]), ['fastest (x the baseline)', ...fastest]],
+      new Set(sizes.map((_, i) => i + 1)),
+    ),
+    '',
+  ];
+  for (const t of targets(run)) {
+    lines.push(`- Target: ${t.name}, ${t.goal}: ${t.measured} (${t.met === null ? 'not measured' : t.met ? 'met' : 'missed'}).`);
+  }
+  const k = run.kernels;
+  const wasm = k?.rows.find((r) => r.op === 'random+add' && r.mode === 'wasm' && r.dtype === 'int32' && r.n === 500);
+  if (wasm) {
+    lines.push(
+      `- Without HTTP (\`bench:kernels\`, same run): the lab's job at n = 500 (generate A and B, add, checksum) takes ${fixed(wasm.ns_per_element, 3)} ns per element in WASM, ${ratio(wasm.ratio_vs_ts)} the TypeScript kernel.`,
+    );
+  }
+  return lines.join('\n');
+}
+
+/** docs/benchmarks.md: the HTTP run in full. */
+export function http(s: Sources): string {
+  const { run } = s;
+  const other = otherCpu(run);
+  const t = targets(run);
+  return [
+    `\`${run.command}\`, ${machine(run)}; run from ${time(run.started_at)} to ${time(run.finished_at)} UTC` +
+      `, load average ${run.machine.load_at_start.join(', ')} at the start` +
+      (other === null ? '' : `; other processes used ${pct(other)} of a core on average during the cases`) +
+      `. Server: \`${run.server.start_line ?? '-'}\`. Its report: [report.md](../bench/results/latest/report.md); raw data: [results.json](../bench/results/latest/results.json).`,
+    '',
+    'Latency in ms (from each response time); CPU in % of one core (200% = both cores); errors = connection errors / timeouts / non-2xx; RSS start = what the server and its pool processes held when the case began; check = answers verified.',
+    '',
+    resultsMarkdown(run.cases),
+    '',
+    ...s.charts.map((file) => `![${CHARTS.find(([f]) => f === file)![1]}](../bench/results/latest/${file})\n`),
+    'Computed from the table:',
+    '',
+    // the kernel findings are in the kernels block
+    ...conclusions({ ...run, kernels: null }).map((l) => `- ${l}`),
+    '',
+    markdownTable(
+      ['target', 'goal', 'measured', 'met'],
+      t.map((x) => [x.name, x.goal, x.measured, x.met === null ? 'not measured' : x.met ? 'yes' : '**no**']),
+      new Set(),
+    ),
+  ].join('\n');
+}
+
+function rooflineTable(k: KernelsSection): string[] {
+  if (!k.roofline) return ['The roofline against C is not in this result (written before it was recorded): the next `npm run bench` records it.'];
+  if (!k.roofline.length) return [`The roofline against C was not run (${k.roofline_skipped ?? 'no sizes'}).`];
+  const gb = (ns: number): string => `${fixed(ns, 3)} (${Math.round(12 / ns)})`;
+  return [
+    'Roofline: the bare int32 add, one thread, no checksum; C is `gcc -O3 -march=native`, compiled and run by the benchmark' +
+      (k.roofline_skipped ? ` (C skipped: ${k.roofline_skipped})` : '') +
+      '. ns per element (GB/s at 12 bytes per element):',
+    '',
+    markdownTable(
+      ['n', 'C', 'wasm', 'wasm time / C time', 'ts'],
+      k.roofline.map((r) => [String(r.n), r.c_ns === null ? '-' : gb(r.c_ns), gb(r.wasm_ns), r.c_ns === null ? '-' : fixed(r.wasm_ns / r.c_ns, 2), fixed(r.ts_ns, 3)]),
+      new Set([0, 1, 2, 3, 4]),
+    ),
+  ];
+}
+
+/** docs/benchmarks.md: the kernel benchmark of the same run. */
+export function kernels(s: Sources): string {
+  const k = s.run.kernels;
+  if (!k) return 'The kernel benchmark is not in this result (`--no-kernels`).';
+  if (k.status !== 'ok') return `The kernel benchmark failed in this result: ${k.problem ?? 'unknown'}.`;
+  const c = k.context;
+  const lines = [
+    `\`${k.command}\`, run by that \`${s.run.command}\` after its HTTP cases (server stopped)` +
+      (c ? `: ${c.cpu}, ${c.cores} cores, Node.js ${c.node}, ${c.simd ? 'SIMD' : 'scalar'} kernels, pools of ${c.workers} workers, median of ${c.rounds} round(s), ${day(c.date)}` : '') +
+      '.',
+    '',
+    formatMarkdown(k.rows),
+    '',
+    'Cells: ns per element (x the ts baseline of the same run); for auto, the mode it picked.',
+    '',
+    'Targets (issue 2), read off the table:',
+    '',
+    ...checkTargets(k.rows).map((t) => `- ${t}`),
+    ...crossovers(k.rows)
+      .filter((x) => x.mode === 'threads')
+      .map((x) => `- ${x.op} ${x.dtype}: threads ahead of single-thread wasm ${x.from_n === null ? 'at no size measured' : `from n = ${x.from_n}`} (${x.ratios.map(([n, r]) => `${n}: ${ratio(r)}`).join(', ')})`),
+    '',
+    ...rooflineTable(k),
+    '',
+    'Spawning per request, as the lab does (start, ready, one random+add int32 job at n = 500, exit):',
+    '',
+    ...k.spawn_costs.map((x) => `- ${x.what}: ${ms(x.median_ms)} ms${x.min_ms === null ? '' : ` (${ms(x.min_ms)} to ${ms(x.max_ms!)})`}`),
+  ];
+  return lines.join('\n');
+}
+
+/** docs/matmul.md: GFLOPS of C = A x B per mode, kernel, dtype, n and workers, from the same kernel run. */
+export function matmul(s: Sources): string {
+  const k = s.run.kernels;
+  if (!k || k.status !== 'ok') return 'The kernel benchmark is not in this result.';
+  if (!k.matmul) return 'matmul is not in this result (written before `bench:kernels` measured it): the next `npm run bench` records it.';
+  if (!k.matmul.length) return 'matmul was not measured in this result (`--ops` without matmul).';
+  const rows = k.matmul;
+  const ts = (r: (typeof rows)[number]) => rows.find((t) => t.mode === 'ts' && t.dtype === r.dtype && t.n === r.n);
+  return [
+    `From \`${k.command}\`, run by that \`${s.run.command}\`${k.context ? ` (${k.context.cpu}, Node.js ${k.context.node}, ${day(k.context.date)})` : ''}. GFLOPS = 2 n^3 / seconds of one whole C on caller data in memory, checksum included (processes: random jobs); \`numpy\` is NumPy's \`a @ b\` in the same run, its BLAS in the kernel column.`,
+    '',
+    markdownTable(
+      ['mode', 'kernel', 'dtype', 'n', 'workers', 'GFLOPS', 'x ts'],
+      rows.map((r) => {
+        const base = ts(r);
+        return [r.picked ? `auto (${r.picked})` : r.mode, r.kernel, r.dtype, String(r.n), String(r.workers), fixed(r.gflops, 2), base ? ratio(r.gflops / base.gflops) : '-'];
+      }),
+      new Set([3, 4, 5, 6]),
+    ),
+    '',
+    'Targets (issue 9), read off the table:',
+    '',
+    ...matmulTargets(rows).map((t) => `- ${t}`),
+  ].join('\n');
+}
+
+/** docs/failure-behaviour.md: the committed soak. */
+export function soak(s: Sources): string {
+  const r = s.soak;
+  return [
+    `\`${r.command}\` on ${day(r.started_at)} (${time(r.started_at)} to ${time(r.finished_at)} UTC), server flags \`${r.server.args.join(' ')}\`: **${r.passed ? 'passed' : 'failed'}**. ` +
+      'Full record: [soak-latest.md](../bench/results/soak-latest.md), [soak-latest.json](../bench/results/soak-latest.json).',
+    '',
+    soakSummaryMarkdown(r),
+  ].join('\n');
+}
+
+/** docs/kernels.md: where auto switches to the thread pool. */
+export function thresholds(s: Sources): string {
+  const f = s.thresholds;
+  const cell = (elements: number): string => (elements >= NEVER ? 'never' : `${int(elements)} (${Math.round(Math.sqrt(elements))}²)`);
+  const cube = (work: number): string => (work >= NEVER ? 'never' : `${int(work)} (${Math.round(Math.cbrt(work))}³)`);
+  const table = (t: ThresholdTable, format: (x: number) => string): string => {
+    const rows: string[][] = [];
+    for (const kernel of ['wasm', 'ts'] as const)
+      for (const kind of ['random', 'data'] as const) rows.push([kernel, kind === 'random' ? 'random (GET)' : 'data (POST)', ...(['int32', 'float32', 'float64'] as const).map((d) => format(t[kernel][kind][d]))]);
+    return markdownTable(['kernel', 'job', 'int32', 'float32', 'float64'], rows, new Set([2, 3, 4]));
+  };
+  const lines = [
+    `From \`${SOURCES.thresholds}\`, written by \`${f.measured.by}\` on ${day(f.measured.date)} (${f.measured.cpu}, Node.js ${f.measured.node}). The element-wise ops: elements (rows x cols) from which \`auto\` uses the thread pool.`,
+    '',
+    table(f.thresholds, cell),
+  ];
+  for (const [op, t] of Object.entries(f.thresholds.byOp ?? {})) {
+    if (t) lines.push('', `\`${op}\`: multiply-adds (m k n) from which \`auto\` uses the thread pool.`, '', table(t, cube));
+  }
+  lines.push('', `The file says how it was obtained: "${f.about}"`);
+  return lines.join('\n');
+}
+
+/** Every block's content, by name. */
+export function figureBlocks(s: Sources): Record<string, string> {
+  return { headline: headline(s), http: http(s), kernels: kernels(s), matmul: matmul(s), soak: soak(s), thresholds: thresholds(s) };
+}
