@@ -27,6 +27,7 @@ import { MODES, type KernelKind, type Mode } from '../src/engines/job.js';
 import { DTYPES, ELEMENT_BYTES, isDtype, type Dtype, type MatrixArray } from '../src/kernels/dtype.js';
 import { BENCH_OPS, callerData, LocalKernels, prepareCase, type BenchOp } from './cases.js';
 import { findPythonWithNumpy } from './numpy.js';
+import { CEILING_FLAGS, matmulCeiling } from './matmul-ceiling.js';
 import { formatMatmul, MATMUL_DTYPES, MATMUL_MODES, MATMUL_SIZES, matmulTargets, measureMatmul, runNumpy, type MatmulRow } from './matmul.js';
 import { DEFAULT_MEASURE, measure, QUICK_MEASURE, summarize, SWEEP_MEASURE, type Timing } from './measure.js';
 import { runC, timeAddKernel } from './roofline.js';
@@ -180,7 +181,20 @@ async function matmulSection(
       lines.push(`  NumPy ${i.numpy} (${i.python}), BLAS ${i.blas}, kernel ${i.corename ?? 'unknown'}, ${i.threads ?? threads} thread(s), OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset; ${i.libraries.join(', ')}`);
     }
   lines.push('', formatMatmul(rows), '', 'Targets (issue 9, measured, never asserted):', ...matmulTargets(rows).map((t) => `  ${t}`));
+  if (options.extras) lines.push('', ceilingLine(rows));
   return { rows, text: lines.join('\n') };
+}
+
+/** What the micro-tile's instruction mix reaches in C on this core, and wasm's best cell against it. */
+function ceilingLine(rows: MatmulRow[]): string {
+  const ceiling = matmulCeiling();
+  if ('skipped' in ceiling) return `Ceiling (the micro-tile in C): skipped, ${ceiling.skipped}`;
+  const parts = (['float32', 'float64'] as const).map((dtype) => {
+    const best = rows.filter((r) => r.mode === 'wasm' && r.dtype === dtype).reduce<MatmulRow | undefined>((x, y) => (!x || y.gflops > x.gflops ? y : x), undefined);
+    const share = best ? `, wasm's best cell (n=${best.n}) ${((best.gflops / ceiling.gflops[dtype]) * 100).toFixed(0)}% of it` : '';
+    return `${dtype} ${ceiling.gflops[dtype]} GFLOPS${share}`;
+  });
+  return `Ceiling: the same 4-row x 2-vector micro-tile in C (gcc ${CEILING_FLAGS.join(' ')}), panels in L1, one core: ${parts.join('; ')}`;
 }
 
 async function measureTable(
