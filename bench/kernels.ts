@@ -9,8 +9,12 @@
 // thread per request.
 //
 //   node dist/bench/kernels.js [--json] [--quick] [--sizes 64,500] [--modes wasm,threads]
-//        [--dtypes int32] [--ops add,random+add,matmul] [--matmul-sizes 64,512] [--workers 2] [--rounds 3]
-//        [--only-table] [--markdown] [--write-thresholds]
+//        [--dtypes int32] [--ops add,random+add,matmul] [--matmul-sizes 64,512] [--clock wall|cpu]
+//        [--workers 2] [--rounds 3] [--only-table] [--markdown] [--write-thresholds]
+//
+// --clock cpu times the matmul rows by this process's CPU time and keeps only
+// the one-core cells (ts, wasm, NumPy on one thread, the C ceiling): on a
+// shared, loaded machine it leaves out the time spent descheduled.
 //
 // The machine is shared: the whole table is measured --rounds times (default 3,
 // 1 with --quick), so each cell's samples are spread over the run, and a cell
@@ -28,7 +32,8 @@ import { MODES, type KernelKind, type Mode } from '../src/engines/job.js';
 import { DTYPES, ELEMENT_BYTES, isDtype, type Dtype, type MatrixArray } from '../src/kernels/dtype.js';
 import { BENCH_OPS, callerData, LocalKernels, prepareCase, type BenchOp } from './cases.js';
 import { findPythonWithNumpy } from './numpy.js';
-import { formatMatmul, MATMUL_DTYPES, MATMUL_MODES, MATMUL_SIZES, matmulTargets, measureMatmul, runNumpy, type MatmulRow } from './matmul.js';
+import { CEILING_FLAGS, matmulCeiling } from './matmul-ceiling.js';
+import { formatMatmul, MATMUL_DTYPES, MATMUL_MODES, MATMUL_SIZES, matmulTargets, measureMatmul, runNumpy, type MatmulClock, type MatmulRow } from './matmul.js';
 import { DEFAULT_MEASURE, measure, QUICK_MEASURE, summarize, SWEEP_MEASURE, type Timing } from './measure.js';
 import { runC, timeAddKernel, type RooflineRow } from './roofline.js';
 import { measureSpawnCost, SPAWN_N } from './spawn-cost.js';
@@ -58,6 +63,11 @@ function sizesOf(flag: string, value: string): number[] {
   return sizes;
 }
 
+function clockOf(value: string | undefined): MatmulClock {
+  if (value === undefined || value === 'wall' || value === 'cpu') return value ?? 'wall';
+  throw new TypeError(`--clock: "${value}" is not wall or cpu`);
+}
+
 function parseOptions() {
   const { values } = parseArgs({
     options: {
@@ -68,6 +78,7 @@ function parseOptions() {
       dtypes: { type: 'string' },
       ops: { type: 'string' },
       'matmul-sizes': { type: 'string' },
+      clock: { type: 'string' },
       workers: { type: 'string' },
       rounds: { type: 'string' },
       'only-table': { type: 'boolean', default: false },
@@ -96,7 +107,11 @@ function parseOptions() {
     quick: values.quick,
     /** undefined: no matmul rows. Its dtypes default to float32 and float64; --dtypes applies when given. */
     matmul: ops.includes('matmul')
-      ? { sizes: values['matmul-sizes'] === undefined ? MATMUL_SIZES : sizesOf('matmul-sizes', values['matmul-sizes']), dtypes: values.dtypes === undefined ? MATMUL_DTYPES : dtypes }
+      ? {
+          sizes: values['matmul-sizes'] === undefined ? MATMUL_SIZES : sizesOf('matmul-sizes', values['matmul-sizes']),
+          dtypes: values.dtypes === undefined ? MATMUL_DTYPES : dtypes,
+          clock: clockOf(values.clock),
+        }
       : undefined,
     workers,
     extras: !values['only-table'],
@@ -108,7 +123,7 @@ function parseOptions() {
 async function main(): Promise<void> {
   const options = parseOptions();
   if (options.help) {
-    console.log('usage: node dist/bench/kernels.js [--json] [--quick] [--sizes 64,500] [--modes ts,wasm,threads,processes,auto] [--dtypes int32,float32,float64] [--ops add,random+add,matmul] [--matmul-sizes 64,128,256,512,1024,2048] [--workers 2] [--rounds 3] [--only-table] [--markdown] [--write-thresholds]');
+    console.log('usage: node dist/bench/kernels.js [--json] [--quick] [--sizes 64,500] [--modes ts,wasm,threads,processes,auto] [--dtypes int32,float32,float64] [--ops add,random+add,matmul] [--matmul-sizes 64,128,256,512,1024,2048] [--clock wall|cpu] [--workers 2] [--rounds 3] [--only-table] [--markdown] [--write-thresholds]');
     return;
   }
   // progress and tables go to stderr under --json, so stdout holds only the JSON
@@ -141,7 +156,8 @@ async function main(): Promise<void> {
     if (options.markdown && rows.length > 0) say(`\n${formatMarkdown(rows)}`);
     if (matmul) say(matmul.text);
     let extras: Extras = { roofline: [], roofline_skipped: 'not run (--only-table)', spawn_costs: [] };
-    if (options.extras) {
+    // the roofline and spawn costs are about element-wise ops: only when one is measured
+    if (options.extras && options.ops.length > 0) {
       extras = { ...(await roofline(local, options)), spawn_costs: await spawnCosts(engines, rows) };
       say(rooflineText(extras));
       say(spawnText(extras.spawn_costs));
@@ -165,7 +181,7 @@ async function matmulSection(
   engines: Awaited<ReturnType<typeof createEngines>>,
   local: LocalKernels,
   options: ReturnType<typeof parseOptions>,
-  matmul: { sizes: number[]; dtypes: Dtype[] },
+  matmul: { sizes: number[]; dtypes: Dtype[]; clock: MatmulClock },
   progress: (line: string) => void,
 ): Promise<{ rows: MatmulRow[]; text: string }> {
   progress('matmul');
@@ -173,14 +189,16 @@ async function matmulSection(
   const rows = await measureMatmul(engines, local, { ...matmul, modes, quick: options.quick }, progress);
   const lines = [
     '',
-    `matmul C = A x B, square n, GFLOPS = 2 n^3 / s: ts, wasm, threads (1..${engines.threads.maxWorkers} workers) and auto on caller data in place, processes on random jobs (each child draws its rows of A and all of B from the seed)`,
+    matmul.clock === 'cpu'
+      ? `matmul C = A x B, square n, GFLOPS = 2 n^3 / CPU seconds of this process (--clock cpu): the one-core cells only (ts and wasm on caller data in place, NumPy on one thread, the C ceiling)`
+      : `matmul C = A x B, square n, GFLOPS = 2 n^3 / s: ts, wasm, threads (1..${engines.threads.maxWorkers} workers) and auto on caller data in place, processes on random jobs (each child draws its rows of A and all of B from the seed)`,
   ];
   const python = findPythonWithNumpy();
   if (!python) lines.push('  NumPy: no python3 with NumPy found, skipped');
   else
-    for (const threads of [...new Set([1, cpus().length])]) {
+    for (const threads of matmul.clock === 'cpu' ? [1] : [...new Set([1, cpus().length])]) {
       progress(`  NumPy a @ b with ${threads} thread(s)`);
-      const run = runNumpy(python, matmul.sizes, matmul.dtypes, threads, options.quick);
+      const run = runNumpy(python, matmul.sizes, matmul.dtypes, threads, options.quick, matmul.clock);
       if ('problem' in run) {
         lines.push(`  NumPy (${threads} thread(s)): skipped, ${run.problem}`);
         continue;
@@ -190,7 +208,20 @@ async function matmulSection(
       lines.push(`  NumPy ${i.numpy} (${i.python}), BLAS ${i.blas}, kernel ${i.corename ?? 'unknown'}, ${i.threads ?? threads} thread(s), OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset; ${i.libraries.join(', ')}`);
     }
   lines.push('', formatMatmul(rows), '', 'Targets (issue 9, measured, never asserted):', ...matmulTargets(rows).map((t) => `  ${t}`));
+  if (options.extras) lines.push('', ceilingLine(rows, matmul.clock));
   return { rows, text: lines.join('\n') };
+}
+
+/** What the micro-tile's instruction mix reaches in C on this core, and wasm's best cell against it. */
+function ceilingLine(rows: MatmulRow[], clock: MatmulClock): string {
+  const ceiling = matmulCeiling(clock);
+  if ('skipped' in ceiling) return `Ceiling (the micro-tile in C): skipped, ${ceiling.skipped}`;
+  const parts = (['float32', 'float64'] as const).map((dtype) => {
+    const best = rows.filter((r) => r.mode === 'wasm' && r.dtype === dtype).reduce<MatmulRow | undefined>((x, y) => (!x || y.gflops > x.gflops ? y : x), undefined);
+    const share = best ? `, wasm's best cell (n=${best.n}) ${((best.gflops / ceiling.gflops[dtype]) * 100).toFixed(0)}% of it` : '';
+    return `${dtype} ${ceiling.gflops[dtype]} GFLOPS${share}`;
+  });
+  return `Ceiling: the same 4-row x 2-vector micro-tile in C (gcc ${CEILING_FLAGS.join(' ')}), panels in L1, one core: ${parts.join('; ')}`;
 }
 
 async function measureTable(

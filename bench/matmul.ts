@@ -11,7 +11,6 @@
 // thread pool) and says which.
 
 import { spawnSync } from 'node:child_process';
-import { performance } from 'node:perf_hooks';
 import { MODES, type JobSpec, type Mode } from '../src/engines/job.js';
 import type { Engines } from '../src/engines/index.js';
 import { ELEMENT_BYTES, type Dtype } from '../src/kernels/dtype.js';
@@ -19,7 +18,7 @@ import type { Kernels } from '../src/kernels/kernels.js';
 import { matmulScratchBytes, runMatmulBand } from '../src/kernels/matmul.js';
 import type { Arena } from '../src/memory/arena.js';
 import { callerData, type LocalKernels } from './cases.js';
-import { measure, type Call, type MeasureOptions, type Timing } from './measure.js';
+import { CPU_CLOCK, measure, WALL_CLOCK, type Call, type Clock, type MeasureOptions, type Timing } from './measure.js';
 
 export const MATMUL_SIZES = [64, 128, 256, 512, 1024, 2048];
 export const MATMUL_DTYPES: Dtype[] = ['float32', 'float64'];
@@ -102,13 +101,23 @@ export function matmulCells(engines: Engines, local: LocalKernels, mode: Mode, d
   }
 }
 
-async function timeMatmul(call: Call, quick: boolean): Promise<Timing> {
-  const t0 = performance.now();
+async function timeMatmul(call: Call, quick: boolean, clock: Clock): Promise<Timing> {
+  const t0 = clock();
   await call();
-  const first = (performance.now() - t0) / 1000;
+  const first = (clock() - t0) / 1000;
   if (first >= LONG_CALL_S) return { median: first, min: first, max: first, repeats: 1, batch: 1 };
-  return measure(call, quick ? QUICK_MATMUL_MEASURE : MATMUL_MEASURE);
+  return measure(call, quick ? QUICK_MATMUL_MEASURE : MATMUL_MEASURE, clock);
 }
+
+/**
+ * What the cells are timed by: 'wall' (what a caller waits; every mode), or
+ * 'cpu', this process's CPU time, for the one-core cells only (ts and wasm on
+ * the calling thread, NumPy on one thread, the C ceiling): on a shared machine
+ * it leaves out the time the benchmark was descheduled.
+ */
+export type MatmulClock = 'wall' | 'cpu';
+/** The modes whose cells run on the calling thread alone (the only ones --clock cpu can time). */
+export const ONE_CORE_MODES: readonly Mode[] = ['ts', 'wasm'];
 
 const gflops = (n: number, seconds: number): number => Number(((2 * n ** 3) / seconds / 1e9).toPrecision(4));
 
@@ -117,6 +126,7 @@ export interface MatmulOptions {
   dtypes: Dtype[];
   modes: readonly Mode[];
   quick: boolean;
+  clock: MatmulClock;
 }
 
 /** Every (dtype, n, mode) cell with a matmul case, dtype by dtype and n ascending (each loop is warm before its long calls). */
@@ -124,12 +134,12 @@ export async function measureMatmul(engines: Engines, local: LocalKernels, optio
   const rows: MatmulRow[] = [];
   for (const dtype of options.dtypes)
     for (const n of [...options.sizes].sort((x, y) => x - y))
-      for (const mode of options.modes)
+      for (const mode of options.modes.filter((m) => options.clock === 'wall' || ONE_CORE_MODES.includes(m)))
       for (const cell of matmulCells(engines, local, mode, dtype, n)) {
         const prepared = cell.prepare();
         let t: Timing;
         try {
-          t = await timeMatmul(prepared.call, options.quick);
+          t = await timeMatmul(prepared.call, options.quick, options.clock === 'cpu' ? CPU_CLOCK : WALL_CLOCK);
         } finally {
           prepared.dispose();
         }
@@ -150,6 +160,7 @@ import numpy as np
 sizes = [int(s) for s in sys.argv[1].split(',')]
 dtypes = sys.argv[2].split(',')
 budget = float(sys.argv[3])
+clock = time.process_time if sys.argv[4] == 'cpu' else time.perf_counter
 
 def blas_info():
     info = {'python': sys.executable, 'numpy': np.__version__}
@@ -191,15 +202,15 @@ for dt in dtypes:
     for n in sizes:
         a = rng.random((n, n), dtype=np.dtype(dt))
         b = rng.random((n, n), dtype=np.dtype(dt))
-        t = time.perf_counter(); a @ b; once = time.perf_counter() - t
-        batch = max(1, int(0.005 / max(once, 1e-9)))
+        t = clock(); a @ b; once = clock() - t
+        batch = max(1, int(0.005 / max(once, 1e-6)))
         samples = []
-        start = time.perf_counter()
-        while len(samples) < 3 or (time.perf_counter() - start < budget and len(samples) < 31):
-            t = time.perf_counter()
+        start = clock()
+        while len(samples) < 3 or (clock() - start < budget and len(samples) < 31):
+            t = clock()
             for _ in range(batch):
                 a @ b
-            samples.append((time.perf_counter() - t) / batch)
+            samples.append((clock() - t) / batch)
         samples.sort()
         print(json.dumps({'dtype': dt, 'n': n, 'median': samples[len(samples) // 2], 'min': samples[0], 'max': samples[-1]}), flush=True)
 `;
@@ -225,13 +236,13 @@ export interface NumpyRun {
  * command runs without OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE (set on these
  * machines to pin the AVX2 kernel), so OpenBLAS picks the CPU's best kernel.
  */
-export function runNumpy(python: string, sizes: number[], dtypes: Dtype[], threads: number, quick: boolean): NumpyRun | { problem: string } {
+export function runNumpy(python: string, sizes: number[], dtypes: Dtype[], threads: number, quick: boolean, clock: MatmulClock = 'wall'): NumpyRun | { problem: string } {
   const env: NodeJS.ProcessEnv = { ...process.env, OPENBLAS_NUM_THREADS: String(threads), OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) };
   delete env.OPENBLAS_CORETYPE;
   delete env.OPENBLAS_L2_SIZE;
   const floats = dtypes.filter((d) => d !== 'int32');
   if (floats.length === 0) return { problem: 'no float dtype asked for (NumPy int32 matmul does not use BLAS)' };
-  const r = spawnSync(python, ['-c', NUMPY_PROGRAM, sizes.join(','), floats.join(','), quick ? '0.2' : '1'], { env, encoding: 'utf8', timeout: 600_000 });
+  const r = spawnSync(python, ['-c', NUMPY_PROGRAM, sizes.join(','), floats.join(','), quick ? '0.2' : '1', clock], { env, encoding: 'utf8', timeout: 600_000 });
   if (r.status !== 0) return { problem: `${python} exited with ${r.status ?? r.signal}: ${(r.stderr || String(r.error)).trim().split('\n').slice(-3).join(' | ')}` };
   const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
   const info = lines[0]!.info as NumpyInfo;

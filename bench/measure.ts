@@ -31,6 +31,21 @@ export const DEFAULT_MEASURE: MeasureOptions = { warmupMs: 30, batchMs: 4, budge
 export const SWEEP_MEASURE: MeasureOptions = { warmupMs: 20, batchMs: 4, budgetMs: 80, minRepeats: 5, maxRepeats: 11 };
 export const QUICK_MEASURE: MeasureOptions = { warmupMs: 10, batchMs: 2, budgetMs: 60, minRepeats: 3, maxRepeats: 7 };
 
+/** Milliseconds from some origin. */
+export type Clock = () => number;
+/** Wall-clock time: what a caller waits (every mode). */
+export const WALL_CLOCK: Clock = () => performance.now();
+/**
+ * The process's CPU time (user + system, all its threads): for work on one
+ * thread of this process on a shared machine, where time spent descheduled
+ * should not count (cache and TLB interference from other processes still
+ * does). Meaningless for work in other threads or processes.
+ */
+export const CPU_CLOCK: Clock = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+
 /** A call to time: synchronous calls are never awaited (an await costs about a microsecond). */
 export type Call = () => unknown;
 
@@ -39,30 +54,30 @@ async function callOnce(fn: Call): Promise<void> {
   if (r instanceof Promise) await r;
 }
 
-async function timeBatch(fn: Call, calls: number): Promise<number> {
-  const t0 = performance.now();
+async function timeBatch(fn: Call, calls: number, clock: Clock): Promise<number> {
+  const t0 = clock();
   for (let i = 0; i < calls; i++) {
     const r = fn();
     if (r instanceof Promise) await r;
   }
-  return (performance.now() - t0) / 1000 / calls;
+  return (clock() - t0) / 1000 / calls;
 }
 
-export async function measure(fn: Call, options: MeasureOptions = DEFAULT_MEASURE): Promise<Timing> {
+export async function measure(fn: Call, options: MeasureOptions = DEFAULT_MEASURE, clock: Clock = WALL_CLOCK): Promise<Timing> {
   // warm-up, which also estimates the cost of one call
   let calls = 0;
-  const t0 = performance.now();
+  const t0 = clock();
   do {
     await callOnce(fn);
     calls++;
-  } while (calls < 2 || performance.now() - t0 < options.warmupMs);
-  const perCallMs = (performance.now() - t0) / calls;
+  } while (calls < 2 || clock() - t0 < options.warmupMs);
+  const perCallMs = (clock() - t0) / calls;
   const batch = Math.max(1, Math.round(options.batchMs / perCallMs));
   // calls of a tenth of a second or more (the baseline at n = 4096) get fewer repeats
   const minRepeats = perCallMs >= 100 ? Math.min(3, options.minRepeats) : options.minRepeats;
   const repeats = Math.min(options.maxRepeats, Math.max(minRepeats, Math.floor(options.budgetMs / (batch * perCallMs))));
   const samples: number[] = [];
-  for (let i = 0; i < repeats; i++) samples.push(await timeBatch(fn, batch));
+  for (let i = 0; i < repeats; i++) samples.push(await timeBatch(fn, batch, clock));
   return { ...summarize(samples), repeats, batch };
 }
 

@@ -35,4 +35,13 @@ test('--ops matmul --json prints {op, mode, kernel, dtype, n, workers, gflops} r
   assert.match(stderr, /Targets \(issue 9/);
 });
 
+test('--clock cpu keeps only the one-core cells (ts, wasm, NumPy on one thread) and says it', async () => {
+  const args = ['--json', '--quick', '--ops', 'matmul', '--matmul-sizes', '16', '--clock', 'cpu', '--only-table'];
+  const { stdout, stderr } = await run(process.execPath, [join(ROOT, 'dist', 'bench', 'kernels.js'), ...args], { cwd: ROOT, timeout: 120_000 });
+  const rows = (JSON.parse(stdout) as { matmul: Record<string, unknown>[] }).matmul;
+  assert.equal([...new Set(rows.map((r) => r.mode))].filter((m) => m !== 'numpy').sort(), ['ts', 'wasm']);
+  assert.ok(rows.every((r) => r.workers === 1), 'one worker everywhere');
+  assert.match(stderr, /CPU seconds of this process \(--clock cpu\)/);
+});
+
 test.run();

@@ -59,8 +59,8 @@ async function runAll(job: JobSpec, check: (r: JobResult, label: string) => void
   }
 }
 
-/** Output rows x cols, and matmul's k: odd sizes, 1 x 1, wide, tall, k longer than one block of the kernel (256). */
-const SHAPES = [[23, 17, 19], [1, 1, 1], [4, 130, 3], [33, 5, 300]] as const;
+/** Output rows x cols, and matmul's k: odd sizes, 1 x 1, wide, tall, k longer than one block of the kernel (512). */
+const SHAPES = [[23, 17, 19], [1, 1, 1], [4, 130, 3], [33, 5, 600]] as const;
 
 test('for one seed, every mode x kernel x dtype x op and 1 to 4 workers gives the same output, sample and checksum', async () => {
   for (const dtype of DTYPES)

@@ -16,7 +16,7 @@ import { bytesAt, kernelSets, xorshift } from './fixtures/kernel-sets.js';
 
 const { arena, sets } = kernelSets();
 
-/** [m, k, n]: tiny, around the 4 x 8 / 4 x 4 register tiles, past the blocks of k (256), A (128 rows) and B (4096 / 2048 columns), tall, wide, empty k. */
+/** [m, k, n]: tiny, around the 4 x 8 / 4 x 4 register tiles, past the blocks of k (512), A (32 rows) and B (1024 / 512 columns), tall, wide, empty k. */
 const SHAPES: [number, number, number][] = [
   [1, 1, 1], [1, 3, 1], [3, 1, 1], [1, 1, 3], [3, 1, 3], [1, 3, 5], [5, 17, 3], [17, 5, 17], [4, 8, 8], [4, 4, 4],
   [63, 65, 64], [65, 63, 65], [64, 64, 64], [300, 7, 5], [3, 7, 300], [5, 600, 9], [130, 300, 70], [2, 5, 4100], [3, 0, 4],

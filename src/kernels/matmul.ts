@@ -16,11 +16,11 @@ const MR = 4;
 /** Bytes of one row of the register tile (two v128). */
 const TILE_ROW_BYTES = 32;
 /** Values of k per block. */
-export const MATMUL_KC = 256;
+export const MATMUL_KC = 512;
 /** Rows of A per packed block. */
-const MC = 128;
+const MC = 32;
 /** Bytes of one row of a packed block of B. */
-export const MATMUL_NC_BYTES = 16384;
+export const MATMUL_NC_BYTES = 4096;
 
 /**
  * Bytes of scratch one band call needs, whatever its number of rows and

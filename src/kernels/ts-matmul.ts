@@ -12,10 +12,12 @@
 
 import type { Dtype, MatrixArray } from './dtype.js';
 import { fillRow, rowKey } from './generator.js';
-import { MATMUL_KC } from './matmul.js';
+import { MATMUL_KC, MATMUL_NC_BYTES } from './matmul.js';
 
-/** Bytes of B per row of a strip: 1024 float32 or 512 float64 columns, so a KC x strip block of B is 1 MiB. */
-const STRIP_BYTES = 4096;
+// The WASM kernel's blocks of k and columns (so a seeded band's block of B fits
+// the same scratch): a block of B, 512 x (1024 float32 or 512 float64), is 2 MiB.
+const KC = MATMUL_KC;
+const STRIP_BYTES = MATMUL_NC_BYTES;
 
 /**
  * For `rows` (1 or 2) rows r: C[ci + r*ldc ..+width) (+)= sum over p < kc of
@@ -108,8 +110,8 @@ export function matmulBandTs(dtype: Dtype, v: MatmulViews, aAt: number, bAt: num
   const strip = STRIP_BYTES >>> (dtype === 'float64' ? 3 : 2);
   for (let jc = 0; jc < n; jc += strip) {
     const width = Math.min(strip, n - jc);
-    for (let pc = 0; pc < k; pc += MATMUL_KC) {
-      const kc = Math.min(MATMUL_KC, k - pc);
+    for (let pc = 0; pc < k; pc += KC) {
+      const kc = Math.min(KC, k - pc);
       for (let i = 0; i < rows; i += 2) {
         update(arr, aAt + i * k + pc, k, arr, bAt + pc * n + jc, n, arr, cAt + i * n + jc, n, Math.min(2, rows - i), kc, width, pc === 0);
       }
@@ -130,11 +132,11 @@ export function randomMatmulBandTs(dtype: Dtype, v: MatmulViews, cAt: number, sA
   const { arr } = v;
   if (k === 0) arr.fill(0, cAt, cAt + rows * n);
   const strip = Math.min(n, STRIP_BYTES >>> (dtype === 'float64' ? 3 : 2));
-  const aRows = sAt + Math.min(k, MATMUL_KC) * strip;
+  const aRows = sAt + Math.min(k, KC) * strip;
   for (let jc = 0; jc < n; jc += strip) {
     const width = Math.min(strip, n - jc);
-    for (let pc = 0; pc < k; pc += MATMUL_KC) {
-      const kc = Math.min(MATMUL_KC, k - pc);
+    for (let pc = 0; pc < k; pc += KC) {
+      const kc = Math.min(KC, k - pc);
       for (let p = 0; p < kc; p++) fillRow(dtype, arr, sAt + p * width, width, rowKey(seed, 1, pc + p), jc);
       for (let i = 0; i < rows; i += 2) {
         const pair = Math.min(2, rows - i);
