@@ -1,22 +1,31 @@
-// Real workers dying and hanging: a thread or child process killed mid-job is
-// replaced and its band retried; a job past its deadline has its worker
-// stopped; closing leaves no process behind.
+// Real workers dying and hanging: a thread or child process killed while it
+// holds a band is replaced and the band retried; a job past its deadline has
+// its worker stopped; closing leaves no process behind.
+// The pools run behind a test gate (src/pools/gate.ts): while it is held, a
+// worker that took a band keeps it without running it, so "killed while it
+// holds a band" and "still running at its deadline" do not depend on how long
+// a kernel takes on this machine.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createEngines, type Engines } from '../src/engines/index.js';
 import type { JobSpec } from '../src/engines/job.js';
 import { isWasmatrixError } from '../src/errors.js';
+import { Gate } from '../src/pools/gate.js';
+import { waitFor } from './fixtures/http-server.ts';
 import { alive } from './fixtures/server-inspect.ts';
 
 let engines: Engines;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const gate = new Gate();
 
-// ~100 ms of pure-TS work on one worker: long enough to be killed mid-band
+/** Every worker of the pool is up and idle (a replacement is ready). */
+const fullAndIdle = (mode: 'threads' | 'processes') => () => engines[mode].freeWorkers() === 2;
+
+// held at the gate as long as the test wants; once released, a few ms of work
 const slowJob = (seed: number): JobSpec => ({
   op: 'add',
   dtype: 'float64',
-  rows: 4096,
-  cols: 4096,
+  rows: 512,
+  cols: 512,
   source: { kind: 'random', seed },
   output: 'summary',
   kernel: 'ts',
@@ -24,7 +33,7 @@ const slowJob = (seed: number): JobSpec => ({
 });
 
 test.before(async () => {
-  engines = await createEngines({ threads: 2, processes: 2 });
+  engines = await createEngines({ threads: 2, processes: 2, gate });
 });
 
 test.after(async () => {
@@ -32,30 +41,47 @@ test.after(async () => {
 });
 
 for (const mode of ['threads', 'processes'] as const) {
-  test(`${mode}: a worker killed mid-job is replaced and the job still answers correctly`, async () => {
+  test(`${mode}: a worker killed while it holds a band is replaced and the job still answers correctly`, async () => {
     const engine = engines[mode];
     const expected = (await engines.wasm.run({ ...slowJob(11), kernel: 'wasm', workers: undefined })).checksum;
+    await waitFor('both workers ready', fullAndIdle(mode));
     const before = engine.stats().restarts;
-    const job = engine.run(slowJob(11));
-    await sleep(30);
-    const killed = await engine.killWorker();
-    assert.ok(killed !== undefined, 'a worker was killed');
-    const result = await job;
-    assert.is(result.checksum, expected);
-    assert.is(engine.stats().restarts, before + 1);
-    await sleep(200);
-    assert.is(engine.workerIds().length, 2, 'back to full size');
-    assert.not.ok(engine.workerIds().includes(killed!));
+    gate.hold();
+    try {
+      const job = engine.run(slowJob(11));
+      assert.is(engine.stats().busy, 1, 'a worker holds the band');
+      const killed = await engine.killWorker();
+      assert.ok(killed !== undefined, 'a worker was killed');
+      assert.is(engine.stats().restarts, before + 1);
+      // the band went back to the front of the queue and the other worker took it (it waits at the gate)
+      await waitFor('the band retried on another worker', () => engine.stats().busy === 1);
+      assert.not.ok(engine.workerIds().includes(killed!));
+      gate.release();
+      const result = await job;
+      assert.is(result.checksum, expected);
+      assert.equal(engine.stats().outcomes.worker_failed, undefined, 'no job failed');
+      await waitFor('the pool back to full size', fullAndIdle(mode));
+    } finally {
+      gate.release();
+    }
   });
 
   test(`${mode}: a job past its deadline fails with TIMEOUT, its worker is replaced, the pool keeps serving`, async () => {
     const engine = engines[mode];
+    await waitFor('both workers ready', fullAndIdle(mode));
     const before = engine.stats().restarts;
+    // held: the job is certainly still running at its deadline, however fast the machine
+    gate.hold();
     try {
-      await engine.run({ ...slowJob(12), deadline: performance.now() + 25 });
+      const job = engine.run({ ...slowJob(12), deadline: performance.now() + 50 });
+      assert.is(engine.stats().busy, 1, 'the job started before its deadline');
+      await job;
       assert.unreachable('should time out');
     } catch (e) {
       assert.ok(isWasmatrixError(e) && e.code === 'TIMEOUT' && e.status === 504, String(e));
+      assert.match(e.message, /ran past its deadline/);
+    } finally {
+      gate.release();
     }
     assert.is(engine.stats().restarts, before + 1);
     const small = await engine.run({ op: 'add', dtype: 'int32', rows: 64, cols: 64, source: { kind: 'random', seed: 3 }, output: 'summary' });
@@ -67,13 +93,21 @@ for (const mode of ['threads', 'processes'] as const) {
 test('processes: a child killed from outside with SIGKILL is replaced and its band retried', async () => {
   const engine = engines.processes;
   const expected = (await engines.wasm.run({ ...slowJob(13), kernel: 'wasm', workers: undefined })).checksum;
-  const job = engine.run({ ...slowJob(13), workers: 2 });
-  await sleep(30);
-  const victim = engine.workerIds()[0]!;
-  process.kill(victim, 'SIGKILL');
-  assert.is((await job).checksum, expected);
-  await sleep(200);
-  assert.not.ok(alive(victim), 'the killed child is gone');
+  await waitFor('both workers ready', fullAndIdle('processes'));
+  const before = engine.stats().restarts;
+  gate.hold();
+  try {
+    const job = engine.run({ ...slowJob(13), workers: 2 });
+    assert.is(engine.stats().busy, 2, 'both children hold a band');
+    const victim = engine.workerIds()[0]!;
+    process.kill(victim, 'SIGKILL');
+    await waitFor('the pool to see the death', () => engine.stats().restarts === before + 1);
+    gate.release();
+    assert.is((await job).checksum, expected);
+    await waitFor('the killed child to be gone', () => !alive(victim));
+  } finally {
+    gate.release();
+  }
 });
 
 test('closing the engines leaves no child process behind', async () => {
