@@ -6,12 +6,15 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createEngines, type Engines } from '../src/engines/index.js';
 import type { JobResult, JobSpec } from '../src/engines/job.js';
+import { Gate } from '../src/pools/gate.js';
 
 const POOL = 4;
 let engines: Engines;
+/** Held while an occupier must stay busy: its workers keep its bands until release (src/pools/gate.ts). */
+const gate = new Gate();
 
 test.before(async () => {
-  engines = await createEngines({ threads: POOL, processes: POOL });
+  engines = await createEngines({ threads: POOL, processes: POOL, gate });
 });
 test.after(async () => {
   await engines.close();
@@ -19,7 +22,7 @@ test.after(async () => {
 
 const POOLS = ['threads', 'processes'] as const;
 
-/** A job that keeps the workers it asks for busy for a few milliseconds at least. */
+/** A job that keeps the workers it asks for busy (held at the gate until the jobs after it are dispatched). */
 const occupier = (workers: number): JobSpec => ({ op: 'add', dtype: 'float64', rows: 1024, cols: 1024, source: { kind: 'random', seed: 7 }, output: 'summary', kernel: 'ts', workers });
 
 const job = (seed: number, workers?: number): JobSpec => ({ op: 'add', dtype: 'int32', rows: 64, cols: 48, source: { kind: 'random', seed }, output: 'summary', workers });
@@ -31,15 +34,23 @@ function assertSameAnswer(r: JobResult, spec: JobSpec, label: string): void {
 }
 
 /**
- * Starts `busy` (its tasks are dispatched synchronously inside run()), then
- * the jobs in order while it holds its workers; resolves with their results.
+ * Starts `busy` (its tasks are dispatched synchronously inside run()) with the
+ * gate held, so that it certainly holds its workers however fast its kernel;
+ * then the jobs in order; then releases; resolves with their results.
  */
 async function whileBusy(mode: (typeof POOLS)[number], busy: JobSpec, jobs: JobSpec[]): Promise<JobResult[]> {
   const engine = engines.get(mode);
-  const running = engine.run(busy);
-  const results = Promise.all(jobs.map((j) => engine.run(j)));
-  await running;
-  return results;
+  gate.hold();
+  try {
+    const running = engine.run(busy);
+    assert.is(engine.stats().busy, busy.workers, `${mode}: the occupier holds its workers`);
+    const results = Promise.all(jobs.map((j) => engine.run(j)));
+    gate.release();
+    await running;
+    return await results;
+  } finally {
+    gate.release();
+  }
 }
 
 test('on an idle pool a job without workers is split over every worker', async () => {
@@ -92,9 +103,17 @@ test('auto: a job large enough to split runs as one band in the thread pool whil
   assert.ok(choice.workers >= 2, `auto splits it when idle (${choice.workers})`);
   const idle = await engines.auto.run(spec);
   assert.is(idle.workers, choice.workers);
-  const running = engines.threads.run(occupier(POOL));
-  const busy = await engines.auto.run(spec);
-  await running;
+  gate.hold();
+  let busy: JobResult;
+  try {
+    const running = engines.threads.run(occupier(POOL));
+    assert.is(engines.threads.stats().busy, POOL, 'the occupier holds every thread');
+    const answer = engines.auto.run(spec);
+    gate.release();
+    [busy] = await Promise.all([answer, running]);
+  } finally {
+    gate.release();
+  }
   assert.is(busy.mode, 'threads');
   assert.is(busy.workers, 1, 'one band while every worker is busy');
   assertSameAnswer(idle, spec, 'auto idle');

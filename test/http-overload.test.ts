@@ -1,48 +1,64 @@
 // Overload and slow jobs: a full queue answers 503 with Retry-After at once, a
 // job past --timeout answers 504, and the server goes on serving; a 500 never
-// shows its cause to the client.
+// shows its cause to the client. The busy pool and the job still running at
+// its deadline are made with the test hold (server.hold()), not with a job
+// assumed slow enough.
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { problemBody, toClientError } from '../src/http/problem.ts';
-import { startServer } from './fixtures/http-server.ts';
+import { startServer, waitFor } from './fixtures/http-server.ts';
+import { scrapeMetric } from './fixtures/server-inspect.ts';
 
-/** About 0.3 s of TS kernel in one process. */
-const SLOW = '/multiprocessing?n=4096&dtype=float64&kernel=ts&workers=1';
+/** A lab job in a one-process pool: with the pool held (server.hold()) it stays there until release. */
+const JOB = '/multiprocessing?n=200&dtype=float64&workers=1';
 
-test('a full queue answers 503 with Retry-After; the others are served', async () => {
+test('a full queue answers 503 with Retry-After at once; the others are served', async () => {
   const server = await startServer(['--processes', '1', '--max-queue', '1']);
+  const pool = (name: string, labels: Record<string, string> = {}) => scrapeMetric(server.url, name, { pool: 'processes', ...labels });
+  const get = (seed: number) =>
+    fetch(`${server.url}${JOB}&seed=${seed}`).then(async (r) => ({ status: r.status, retryAfter: r.headers.get('retry-after'), body: (await r.json()) as { code?: string } }));
   try {
-    const answers = await Promise.all(
-      [1, 2, 3, 4, 5].map(async (seed) => {
-        const r = await fetch(`${server.url}${SLOW}&seed=${seed}`);
-        return { status: r.status, retryAfter: r.headers.get('retry-after'), body: (await r.json()) as { code?: string } };
-      }),
-    );
-    const statuses = answers.map((a) => a.status).sort();
-    assert.ok(statuses.includes(200) && statuses.includes(503), statuses.join(','));
-    for (const a of answers) {
-      assert.ok(a.status === 200 || a.status === 503, String(a.status));
-      if (a.status === 503) {
-        assert.is(a.retryAfter, '1');
-        assert.is(a.body.code, 'QUEUE_FULL');
-      }
+    // the one process holds the first job, the second fills the queue (--max-queue 1)
+    await server.hold();
+    const running = get(1);
+    await waitFor('the first job to occupy the only process', async () => (await pool('wasmatrix_pool_busy_workers')) === 1);
+    const queued = get(2);
+    await waitFor('the second job to queue', async () => (await pool('wasmatrix_pool_queue_length')) === 1);
+    // three more while both are held: each is refused without waiting for them
+    const refused = await Promise.all([3, 4, 5].map(get));
+    for (const a of refused) {
+      assert.is(a.status, 503);
+      assert.is(a.retryAfter, '1');
+      assert.is(a.body.code, 'QUEUE_FULL');
     }
+    assert.is(await pool('wasmatrix_pool_jobs_total', { outcome: 'queue_full' }), 3);
+    await server.release();
+    assert.equal([(await running).status, (await queued).status], [200, 200]);
+    assert.is(await pool('wasmatrix_pool_jobs_total', { outcome: 'ok' }), 2);
     assert.is((await fetch(`${server.url}/threading?n=10`)).status, 200);
   } finally {
     await server.stop();
   }
 });
 
-test('a job past --timeout answers 504, and the next request is served', async () => {
-  const server = await startServer(['--processes', '1', '--timeout', '0.05']);
+test('a job past --timeout answers 504, its process is replaced, and the next request is served', async () => {
+  const server = await startServer(['--processes', '1', '--timeout', '0.3']);
+  const pool = (name: string, labels: Record<string, string> = {}) => scrapeMetric(server.url, name, { pool: 'processes', ...labels });
   try {
-    const r = await fetch(server.url + SLOW);
+    // held: the job is still running at its deadline however fast the machine is
+    await server.hold();
+    const answer = fetch(server.url + JOB);
+    await waitFor('the job to occupy the only process', async () => (await pool('wasmatrix_pool_busy_workers')) === 1);
+    const r = await answer;
     assert.is(r.status, 504);
     assert.is(((await r.json()) as { code: string }).code, 'TIMEOUT');
-    // the killed process is being replaced (a fork takes longer than this 50 ms deadline): the thread pool serves
-    const ok = await fetch(`${server.url}/threading?n=10`);
-    assert.is(ok.status, 200);
+    assert.is(await pool('wasmatrix_pool_jobs_total', { outcome: 'timeout' }), 1);
+    await server.release();
+    // the process that ran past the deadline was killed and replaced; meanwhile the thread pool serves
+    assert.is((await fetch(`${server.url}/threading?n=10`)).status, 200);
+    await waitFor('the process to be replaced', async () => (await pool('wasmatrix_pool_worker_restarts')) === 1);
+    assert.is((await fetch(`${server.url}${JOB}&seed=2`)).status, 200, 'the replacement serves');
   } finally {
     await server.stop();
   }
