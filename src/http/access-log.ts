@@ -49,7 +49,11 @@ export class AccessLog {
   close(): void {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
-    if (this.#buffer) writeSync(this.#fd, this.#buffer);
+    try {
+      if (this.#buffer) writeSync(this.#fd, this.#buffer);
+    } catch {
+      // a reader that went away (EPIPE on stdout) must not stop the shutdown: the lines are lost either way
+    }
     this.#buffer = '';
     // an async batch may still be on its way: then leave the fd to the process exit
     if (this.#ownsFd && !this.#writing) closeSync(this.#fd);
