@@ -18,7 +18,7 @@ test('one mode, one size, one second: report files exist and parse, every answer
   try {
     const args = ['--modes', 'wasm', '--sizes', '64', '--duration', '1', '--warmup', '0.2', '--connections', '4', '--out', out];
     const kernels = '--kernels-args=--quick --dtypes int32 --sizes 64 --modes ts,wasm --ops random+add --only-table';
-    const { stdout } = await run(process.execPath, [join(ROOT, 'dist', 'bench', 'run.js'), ...args, kernels], { cwd: ROOT, timeout: 30_000 });
+    const { stdout } = await run(process.execPath, [join(ROOT, 'dist', 'bench', 'run.js'), ...args, kernels], { cwd: ROOT, timeout: 180_000 });
     assert.match(stdout, /GET \/add\?mode=wasm\s+64\s+[\d,]+/);
     const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
     const [c] = results.cases;
