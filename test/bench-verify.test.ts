@@ -47,13 +47,16 @@ test('a full result is compared bit for bit in its dtype (float32 rounding, int3
   assert.match(firstDifference([1], new Int32Array([1, 2]))!, /1 elements, expected 2/);
 });
 
-/** A stand-in server: right answers for the first `rightFirst` requests, then every 5th one wrong. */
+/**
+ * A stand-in server: right answers for the first `rightFirst` requests (the case's full check), then every
+ * answer wrong, so that any answer under load is a wrong one however few a busy machine gets in the case's 0.5 s.
+ */
 async function fakeServer(rightFirst: number): Promise<{ url: string; server: Server }> {
   let count = 0;
   const server = createServer((req, res) => {
     const seed = Number(new URL(req.url!, 'http://x').searchParams.get('seed'));
     count++;
-    const checksum = count > rightFirst && count % 5 === 0 ? 'deadbeef' : `0000000${seed}`;
+    const checksum = count > rightFirst ? 'deadbeef' : `0000000${seed}`;
     res.setHeader('content-type', 'application/json');
     res.end(JSON.stringify({ status: 'ok', method: 'Multithreading', execution_time_sec: 0.0001, sample: [1, 2], n: 4, dtype: 'int32', mode: 'wasm', workers: 1, seed, checksum }));
   });
@@ -109,7 +112,8 @@ test('the same case against a server that is always right passes, every answer c
 });
 
 test('a wrong answer to the full check first stops the case before any load', async () => {
-  const { url, server } = await fakeServer(0);
+  // the server is right; the case expects other checksums, so its full check fails first
+  const { url, server } = await fakeServer(Infinity);
   try {
     const wrongFirst = { ...fakeCase, requests: fakeCase.requests.map((r) => ({ ...r, expected: 'ffffffff' })) };
     const result = await runCase(wrongFirst, settings(url));
