@@ -5,6 +5,8 @@
 // worker that took a band keeps it without running it, so "killed while it
 // holds a band" and "still running at its deadline" do not depend on how long
 // a kernel takes on this machine.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createEngines, type Engines } from '../src/engines/index.js';
@@ -116,6 +118,16 @@ test('closing the engines leaves no child process behind', async () => {
   assert.is(pids.length, 2);
   await local.close();
   for (const pid of pids) assert.not.ok(alive(pid), `child ${pid} still alive`);
+});
+
+test('a kernel process closed while it is still starting leaves quietly (no Node-internal TypeError)', async () => {
+  // its own Node process: the child's stderr is inherited, so what the children print is what this one captures
+  const script = `const { ProcessTransport } = await import(${JSON.stringify(new URL('../dist/src/pools/process-transport.js', import.meta.url).href)});
+for (let i = 0; i < 8; i++) { const t = new ProcessTransport(); await t.close(); }
+console.log('closed 8');`;
+  const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], { timeout: 60000 });
+  assert.match(stdout, /closed 8/);
+  assert.is(stderr, '', 'the children printed nothing');
 });
 
 test.run();

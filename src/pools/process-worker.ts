@@ -51,7 +51,13 @@ function runTask(task: ProcessTask): ProcessResult {
 
 process.on('message', (message: ToChild) => {
   if (message.type === 'exit') {
-    process.disconnect();
+    // Not synchronously: an 'exit' that arrived before this listener existed (the pool closed while the
+    // child started) is replayed by Node from a loop that touches the IPC channel after the last message,
+    // and a disconnect inside that loop makes Node 20 throw "Cannot set properties of null (setting
+    // 'Symbol(kPendingMessages)')".
+    setImmediate(() => {
+      if (process.connected) process.disconnect();
+    });
     return;
   }
   try {
