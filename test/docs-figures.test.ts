@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ROOT } from '../src/paths.ts';
-import { blockNames, docFiles, fillBlocks, outsideBlocks } from '../tools/docs/blocks.ts';
-import { figureBlocks, headline, loadSources } from '../tools/docs/figures.ts';
+import { blockNames, docFiles, fillBlocks, outsideBlocks } from '../bench/docs/blocks.ts';
+import { figureBlocks, headline, loadSources } from '../bench/docs/figures.ts';
 
 const sources = loadSources(ROOT);
 const blocks = figureBlocks(sources);
@@ -47,7 +47,7 @@ test('no performance figure is written by hand outside the generated blocks', ()
     outsideBlocks(text)
       .split('\n')
       .forEach((line) => {
-        for (const re of MEASURED) assert.not.match(line, re, `${file}: "${line.trim()}" states a measured figure by hand: generate it (tools/docs/figures.ts)`);
+        for (const re of MEASURED) assert.not.match(line, re, `${file}: "${line.trim()}" states a measured figure by hand: generate it (bench/docs/figures.ts)`);
       });
   }
 });

@@ -14,17 +14,17 @@
 
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { comparesWithBaseline, type CaseKind } from '../../bench/http/cases.js';
-import { conclusions, targets } from '../../bench/http/conclusions.js';
-import { fixed, int, ms, pct, ratio } from '../../bench/http/format.js';
-import { crossovers, type KernelsSection } from '../../bench/http/kernels-section.js';
-import type { BenchRun, CaseResult } from '../../bench/http/results.js';
-import { markdownTable, resultsMarkdown } from '../../bench/http/table.js';
-import { matmulTargets } from '../../bench/matmul.js';
-import { checkTargets, formatMarkdown } from '../../bench/report.js';
-import { soakSummaryMarkdown, type SoakRun } from '../../bench/soak/report.js';
+import { comparesWithBaseline, type CaseKind } from '../http/cases.js';
+import { conclusions, targets } from '../http/conclusions.js';
+import { fixed, int, ms, pct, ratio } from '../http/format.js';
+import { crossovers, type KernelsSection } from '../http/kernels-section.js';
+import type { BenchRun, CaseResult } from '../http/results.js';
+import { markdownTable, resultsMarkdown } from '../http/table.js';
+import { matmulTargets } from '../matmul.js';
+import { checkTargets, formatMarkdown } from '../report.js';
+import { soakSummaryMarkdown, type SoakRun } from '../soak/report.js';
 import type { ThresholdsFile, ThresholdTable } from '../../src/engines/auto-thresholds.js';
-import { NEVER } from '../../bench/thresholds.js';
+import { NEVER } from '../thresholds.js';
 
 /** The committed results every figure comes from, relative to the repository root. */
 export const SOURCES = {
