@@ -25,18 +25,23 @@ import { checkTargets, formatMarkdown } from '../report.js';
 import { soakSummaryMarkdown, type SoakRun } from '../soak/report.js';
 import type { ThresholdsFile, ThresholdTable } from '../../src/engines/auto-thresholds.js';
 import { NEVER } from '../thresholds.js';
+import { proxySectionMarkdown } from '../cluster/bench-section.js';
+import type { FailoverRun } from '../cluster/failover.js';
+import { failoverLedgerMarkdown } from '../cluster/failover-report.js';
 
 /** The committed results every figure comes from, relative to the repository root. */
 export const SOURCES = {
   run: 'bench/results/latest/results.json',
   soak: 'bench/results/soak-latest.json',
   thresholds: 'config/auto-thresholds.json',
+  failover: 'bench/results/failover-latest.json',
 } as const;
 
 export interface Sources {
   run: BenchRun;
   soak: SoakRun;
   thresholds: ThresholdsFile;
+  failover: FailoverRun;
   /** The chart files next to results.json. */
   charts: string[];
 }
@@ -54,6 +59,7 @@ export function loadSources(root: string): Sources {
     run: read<BenchRun>(SOURCES.run),
     soak: read<SoakRun>(SOURCES.soak),
     thresholds: read<ThresholdsFile>(SOURCES.thresholds),
+    failover: read<FailoverRun>(SOURCES.failover),
     charts: CHARTS.map(([file]) => file).filter((f) => existsSync(join(latest, f))),
   };
 }
@@ -257,7 +263,22 @@ export function thresholds(s: Sources): string {
   return lines.join('\n');
 }
 
+/** docs/deployment.md: the committed failover run's ledger. */
+export function failover(s: Sources): string {
+  return `From \`${SOURCES.failover}\`. ${failoverLedgerMarkdown(s.failover)}`;
+}
+
+/** The answer when the committed bench result has no such section (it predates it). */
+const notInResult = (s: Sources, what: string): string =>
+  `Not in this result: \`${SOURCES.run}\` (${day(s.run.started_at)}) has no ${what}; run \`npm run bench\`, then \`npm run docs:figures\`.`;
+
+/** docs/deployment.md: "Through HAProxy" of the committed bench run, with its model and conclusions. */
+export function proxy(s: Sources): string {
+  if (s.run.proxy === undefined) return notInResult(s, '"Through HAProxy" section (it predates it)');
+  return [`From \`${SOURCES.run}\` (${machine(s.run)}).`, '', ...proxySectionMarkdown(s.run.proxy)].join('\n').trimEnd();
+}
+
 /** Every block's content, by name. */
 export function figureBlocks(s: Sources): Record<string, string> {
-  return { headline: headline(s), http: http(s), kernels: kernels(s), matmul: matmul(s), soak: soak(s), thresholds: thresholds(s) };
+  return { headline: headline(s), http: http(s), kernels: kernels(s), matmul: matmul(s), soak: soak(s), thresholds: thresholds(s), failover: failover(s), proxy: proxy(s) };
 }
