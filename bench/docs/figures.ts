@@ -25,6 +25,7 @@ import { checkTargets, formatMarkdown } from '../report.js';
 import { soakSummaryMarkdown, type SoakRun } from '../soak/report.js';
 import type { ThresholdsFile, ThresholdTable } from '../../src/engines/auto-thresholds.js';
 import { NEVER } from '../thresholds.js';
+import { stallMarkdown } from '../http/stall.js';
 import { proxySectionMarkdown } from '../cluster/bench-section.js';
 import type { FailoverRun } from '../cluster/failover.js';
 import { failoverLedgerMarkdown } from '../cluster/failover-report.js';
@@ -114,7 +115,8 @@ export function headline(s: Sources): string {
     '',
   ];
   for (const t of targets(run)) {
-    lines.push(`- Target: ${t.name}, ${t.goal}: ${t.measured} (${t.met === null ? 'not measured' : t.met ? 'met' : 'missed'}).`);
+    const verdict = t.met === null ? 'not measured' : t.met ? 'met' : 'missed';
+    lines.push(`- Target: ${t.name}, ${t.goal}: ${t.measured === verdict ? verdict : `${t.measured} (${verdict})`}.`);
   }
   const k = run.kernels;
   const wasm = k?.rows.find((r) => r.op === 'random+add' && r.mode === 'wasm' && r.dtype === 'int32' && r.n === 500);
@@ -278,7 +280,15 @@ export function proxy(s: Sources): string {
   return [`From \`${SOURCES.run}\` (${machine(s.run)}).`, '', ...proxySectionMarkdown(s.run.proxy)].join('\n').trimEnd();
 }
 
+/** docs/benchmarks.md: /healthz and the lab's job while the largest ts and wasm jobs flood the server. */
+export function stall(s: Sources): string {
+  if (s.run.stall === undefined) return notInResult(s, 'stall measurement (it predates it)');
+  const target = targets({ ...s.run, stall: s.run.stall }).find((t) => t.name.startsWith('/healthz while'))!;
+  const verdict = target.met === null ? 'not measured' : target.met ? 'met' : 'missed';
+  return [`From \`${SOURCES.run}\` (${machine(s.run)}).`, '', ...stallMarkdown(s.run.stall), '', `Goal: ${target.name}, ${target.goal}: **${verdict}** (${target.measured}).`].join('\n');
+}
+
 /** Every block's content, by name. */
 export function figureBlocks(s: Sources): Record<string, string> {
-  return { headline: headline(s), http: http(s), kernels: kernels(s), matmul: matmul(s), soak: soak(s), thresholds: thresholds(s), failover: failover(s), proxy: proxy(s) };
+  return { headline: headline(s), http: http(s), kernels: kernels(s), matmul: matmul(s), soak: soak(s), thresholds: thresholds(s), failover: failover(s), proxy: proxy(s), stall: stall(s) };
 }
