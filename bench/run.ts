@@ -26,6 +26,7 @@ import { addRatios, unmeasuredResult, type BenchRun, type CaseResult, type Serve
 import { ServerProcess } from './http/server-process.js';
 import { resultsText } from './http/table.js';
 import { proxySectionText, runProxySection, type ProxySection } from './cluster/bench-section.js';
+import { BENCH_STALL, measureStall, type StallResult } from './http/stall.js';
 
 /** Seconds a case takes besides its load: the full check, connection set-up, the gap. */
 const CASE_OVERHEAD_S = 0.5;
@@ -93,6 +94,19 @@ async function runCases(options: BenchOptions, cases: BenchCase[], info: ServerI
   return results;
 }
 
+/** The stall measurement on the cases' server; a failure is reported and leaves it out, the run goes on. */
+async function runStall(url: string): Promise<StallResult | null> {
+  progress.log(`stall: /healthz while ${BENCH_STALL.connections} connections flood the largest ts and wasm jobs (${BENCH_STALL.probes} probes)`);
+  try {
+    const stall = await measureStall({ url, ...BENCH_STALL, signal: controller.signal });
+    progress.log(`stall: /healthz p50 ${stall.healthz.p50_ms.toFixed(2)} ms, p99 ${stall.healthz.p99_ms.toFixed(2)} ms; lab job p99 ${stall.lab.p99_ms.toFixed(2)} ms`);
+    return stall;
+  } catch (error) {
+    progress.log(`stall: not measured (${(error as Error).message})`);
+    return null;
+  }
+}
+
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   const options = parseOrExit('bench', USAGE, parseBenchArgs, argv);
@@ -121,8 +135,10 @@ async function main(): Promise<void> {
   let results: CaseResult[] = [];
   let kernels: KernelsSection | null = null;
   let proxy: ProxySection | null = null;
+  let stall: StallResult | null = null;
   try {
     results = addRatios(await runCases(options, cases, info, proxyEstimate + kernelsEstimate));
+    if (options.stall && info.url && !controller.signal.aborted && (!info.started_by_bench || server?.alive)) stall = await runStall(info.url);
   } finally {
     if (server) {
       progress.log('stopping the server');
@@ -148,7 +164,7 @@ async function main(): Promise<void> {
     progress.log(`kernels without HTTP: ${kernels.status}${kernels.problem ? ` (${kernels.problem.split('\n')[0]})` : ''}, ${Math.round(kernels.seconds)} s`);
   }
 
-  const partial = { cases: results, kernels, options };
+  const partial = { cases: results, kernels, options, stall };
   const run: BenchRun = {
     schema: 1,
     started_at: started.toISOString(),
@@ -161,6 +177,7 @@ async function main(): Promise<void> {
     cases: results,
     kernels,
     proxy,
+    stall,
     conclusions: conclusions(partial),
     targets: targets(partial),
   };

@@ -73,8 +73,8 @@ test('targets: met, missed and not measured', () => {
   assert.match(wasm!.measured, /wasm 4\.00x, threading 6\.50x, multiprocessing 2\.00x/);
   assert.is(memory!.met, true);
   assert.match(memory!.measured, /peak 260 MB RSS/);
-  const none = targets({ ...run, cases: [] });
-  assert.equal(none.map((t) => t.met), [null, null, null]);
+  const none = targets({ ...run, cases: [], stall: null });
+  assert.equal(none.map((t) => t.met), [null, null, null, null]);
 });
 
 test.run();

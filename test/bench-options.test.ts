@@ -14,6 +14,8 @@ test('no flags: every case at n = 500 and 2048, 20 connections, 10 s each, lates
   assert.is(o.duration, DEFAULTS.duration);
   assert.is(o.dtype, 'int32');
   assert.ok(o.kernels);
+  assert.ok(o.stall);
+  assert.not.ok(parseBenchArgs(['--no-stall']).stall);
   assert.ok(o.latest);
   assert.is(o.url, null);
 });

@@ -12,7 +12,8 @@ import { resultsDirName, writeResults } from '../bench/http/output.ts';
 import { markdownReport } from '../bench/http/report.ts';
 import { resultsText } from '../bench/http/table.ts';
 import { proxySectionText } from '../bench/cluster/bench-section.ts';
-import { fakeProxySection, fakeRun } from './fixtures/bench-results.ts';
+import type { BenchRun } from '../bench/http/results.ts';
+import { fakeProxySection, fakeRun, fakeStall } from './fixtures/bench-results.ts';
 
 function completeRun() {
   const run = fakeRun();
@@ -63,6 +64,20 @@ test('through HAProxy: CPU per request per component, the proxy\'s cost against 
   assert.match(proxySectionText(section), /direct, 1 host\s+4,000/);
 });
 
+test('the stall measurement: report section and target, met or missed from the /healthz p99, absent when not run', () => {
+  const run: BenchRun = { ...fakeRun(), stall: fakeStall() };
+  const md = markdownReport(run, []);
+  assert.ok(md.includes('\n## Stall: /healthz while the largest jobs flood the server\n'));
+  assert.match(md, /While 8 connections flood `\/add\?mode=ts\|wasm&n=4096&dtype=float64`[^\n]*1,234 flood jobs, 0 not 200/);
+  assert.match(md, /\| \/healthz \| 300 \| 1\.25 \| 12\.5 \| 30\.0 \| 0 \|/);
+  const target = (r: BenchRun) => targets(r).find((t) => t.name.startsWith('/healthz while 8 connections'))!;
+  assert.is(target(run).met, true);
+  assert.match(target(run).measured, /p99 12\.5 ms over 300 probes/);
+  assert.is(target({ ...run, stall: fakeStall(25) }).met, false);
+  assert.is(target({ ...run, stall: null }).met, null);
+  assert.match(markdownReport({ ...run, stall: null }, []), /Not run \(`--no-stall`/);
+});
+
 test('the stdout table aligns one row per case with its verdict', () => {
   const lines = resultsText(completeRun().cases).split('\n');
   assert.is(lines.length, 2 + 5);
@@ -93,7 +108,8 @@ test('the results folder holds results.json, report.md and the charts; the name 
     assert.equal(files.map((f) => f.slice(dir.length + 1)), ['results.json', 'report.md', 'requests.svg', 'latency.svg', 'resources.svg']);
     const back = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8'));
     assert.is(back.cases.length, 5);
-    assert.is(back.targets.length, 3);
+    assert.is(back.targets.length, 4);
+    assert.is(back.stall.healthz.p99_ms, 12.5);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

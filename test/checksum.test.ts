@@ -11,7 +11,7 @@ import * as assert from 'uvu/assert';
 import { createEngines, type Engines } from '../src/engines/index.js';
 import type { MatrixArray } from '../src/kernels/dtype.js';
 import { ROOT } from '../src/paths.js';
-import { pythonBlock } from '../tools/docs/examples.ts';
+import { pythonBlock } from '../bench/docs/examples.ts';
 import { kernelSets, xorshift } from './fixtures/kernel-sets.js';
 
 const { arena, sets } = kernelSets();

@@ -1,6 +1,6 @@
 // The docs' examples are real: every ```console session of README.md and
 // docs/*.md is run in order against one fresh server and must print what the
-// docs show (volatile values aside: tools/docs/examples.ts), and the NumPy
+// docs show (volatile values aside: bench/docs/examples.ts), and the NumPy
 // snippets run, exactly as printed, with every Python on the machine that has
 // NumPy, against what the server sends.
 //
@@ -14,8 +14,8 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ROOT } from '../src/paths.ts';
-import { docFiles } from '../tools/docs/blocks.ts';
-import { DOCS_ADDRESS, maskVolatile, parseSessions, pythonBlock, replaceSessions, runStep, type Step } from '../tools/docs/examples.ts';
+import { docFiles } from '../bench/docs/blocks.ts';
+import { DOCS_ADDRESS, maskVolatile, parseSessions, pythonBlock, replaceSessions, runStep, type Step } from '../bench/docs/examples.ts';
 import { startServer, type RunningServer } from './fixtures/http-server.ts';
 
 const UPDATE = process.env.WASMATRIX_UPDATE_DOCS === '1';

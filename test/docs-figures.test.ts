@@ -9,8 +9,9 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ROOT } from '../src/paths.ts';
-import { blockNames, docFiles, fillBlocks, outsideBlocks } from '../tools/docs/blocks.ts';
-import { figureBlocks, headline, loadSources } from '../tools/docs/figures.ts';
+import { blockNames, docFiles, fillBlocks, outsideBlocks } from '../bench/docs/blocks.ts';
+import { failover, figureBlocks, headline, loadSources, proxy, stall } from '../bench/docs/figures.ts';
+import { fakeRun, fakeStall } from './fixtures/bench-results.ts';
 
 const sources = loadSources(ROOT);
 const blocks = figureBlocks(sources);
@@ -47,7 +48,7 @@ test('no performance figure is written by hand outside the generated blocks', ()
     outsideBlocks(text)
       .split('\n')
       .forEach((line) => {
-        for (const re of MEASURED) assert.not.match(line, re, `${file}: "${line.trim()}" states a measured figure by hand: generate it (tools/docs/figures.ts)`);
+        for (const re of MEASURED) assert.not.match(line, re, `${file}: "${line.trim()}" states a measured figure by hand: generate it (bench/docs/figures.ts)`);
       });
   }
 });
@@ -67,6 +68,32 @@ test('the headline follows the data: another result gives other figures', () => 
   threading.requests_per_sec = 123456;
   assert.match(headline({ ...sources, run }), /123,456 req\/s/);
   assert.not.match(headline(sources), /123,456 req\/s/);
+});
+
+test('the stall block: the probes table and the goal met or missed from the run, or a clear "not in this result"', () => {
+  const run = fakeRun();
+  const met = stall({ ...sources, run });
+  assert.match(met, /\| \/healthz \| 300 \| 1\.25 \| 12\.5 \| 30\.0 \| 0 \|/);
+  assert.match(met, /p99 < 20 ms: \*\*met\*\*/);
+  assert.match(stall({ ...sources, run: { ...run, stall: fakeStall(25) } }), /p99 < 20 ms: \*\*missed\*\* \(p99 25\.0 ms/);
+  const { stall: _, ...older } = run;
+  assert.match(stall({ ...sources, run: older }), /^Not in this result: .* no stall measurement .*run `npm run bench`/);
+});
+
+test('the proxy block renders the run\'s HAProxy section and model, or says the result predates it', () => {
+  const run = fakeRun();
+  const md = proxy({ ...sources, run });
+  assert.match(md, /\| HAProxy, 1 host \| 3,000 \|/);
+  assert.match(md, /^Model: N hosts/m);
+  const { proxy: _, ...older } = run;
+  assert.match(proxy({ ...sources, run: older as typeof run }), /^Not in this result: .*"Through HAProxy".*run `npm run bench`/);
+});
+
+test('the failover block follows the committed failover run', () => {
+  const run = structuredClone(sources.failover);
+  run.answers_per_sec = 4321;
+  assert.match(failover({ ...sources, failover: run }), /4,321 answers\/s/);
+  assert.not.match(failover(sources), /4,321 answers\/s/);
 });
 
 test.run();

@@ -6,7 +6,7 @@ import { dirname, join, normalize } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ROOT } from '../src/paths.ts';
-import { docFiles } from '../tools/docs/blocks.ts';
+import { docFiles } from '../bench/docs/blocks.ts';
 
 /** GitHub's anchor for a heading: lower case, punctuation dropped, spaces to dashes. */
 function anchor(heading: string): string {

@@ -36,6 +36,20 @@ function phaseFacts(run: FailoverRun): string[] {
 
 const verdictLines = (run: FailoverRun): string[] => (run.passed ? ['PASSED'] : ['FAILED:', ...run.failures.map((f) => `  - ${f}`)]);
 
+/** docs/deployment.md's ledger: the table, the run's facts and what happened in each phase. */
+export function failoverLedgerMarkdown(run: FailoverRun): string {
+  return [
+    `\`${run.command}\` on ${run.started_at.slice(0, 10)}: **${run.passed ? 'passed' : 'failed'}**.`,
+    '',
+    markdownTable(HEADER, rows(run), NUMERIC),
+    '',
+    ...facts(run).map((f) => `- ${f}`),
+    '',
+    ...phaseFacts(run).map((l) => (l.startsWith('  - ') ? l : `- ${l}`)),
+    ...run.failures.map((f) => `- FAILURE: ${f}`),
+  ].join('\n');
+}
+
 export function failoverText(run: FailoverRun): string {
   return [textTable(HEADER, rows(run), NUMERIC), '', ...facts(run), '', ...phaseFacts(run), '', ...verdictLines(run)].join('\n');
 }

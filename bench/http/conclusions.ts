@@ -7,8 +7,9 @@ import { comparesWithBaseline, type CaseKind } from './cases.js';
 import { delta, int, mb, ms, pct, ratio } from './format.js';
 import type { KernelsSection } from './kernels-section.js';
 import type { BenchRun, CaseResult, Target } from './results.js';
+import { BENCH_STALL, STALL_TARGET_P99_MS, type StallResult } from './stall.js';
 
-type Inputs = Pick<BenchRun, 'cases' | 'kernels' | 'options'>;
+type Inputs = Pick<BenchRun, 'cases' | 'kernels' | 'options'> & { stall?: StallResult | null };
 
 const LAB_N = 500;
 const LAB_GUNICORN_RPS = 335;
@@ -172,6 +173,13 @@ export function targets(run: Inputs): Target[] {
         (t?.resources ? `; /threading n = ${LAB_N}: ${mb(t.resources.rss_peak_mb)} RSS` : '')
       : 'not measured',
     met: peak ? true : null,
+  });
+  const stall = run.stall;
+  out.push({
+    name: `/healthz while ${BENCH_STALL.connections} connections flood the largest ts and wasm jobs`,
+    goal: `p99 < ${STALL_TARGET_P99_MS} ms`,
+    measured: stall ? `p99 ${ms(stall.healthz.p99_ms)} ms over ${int(stall.healthz.count)} probes (${int(stall.healthz.failed)} not 200); lab job p99 ${ms(stall.lab.p99_ms)} ms` : 'not measured',
+    met: stall && stall.healthz.count > 0 ? stall.healthz.p99_ms < STALL_TARGET_P99_MS && stall.healthz.failed === 0 : null,
   });
   return out;
 }

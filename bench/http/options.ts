@@ -26,6 +26,8 @@ export interface BenchOptions {
   serverArgs: string[];
   /** Run the kernel benchmark (bench:kernels) and fold it into the report. */
   kernels: boolean;
+  /** Measure /healthz and the lab's job while the largest ts and wasm jobs flood the server (bench/http/stall.ts). */
+  stall: boolean;
   /** Extra flags for the kernel benchmark. */
   kernelsArgs: string[];
   /** Host counts of the "through HAProxy" section (empty: not run). */
@@ -60,6 +62,7 @@ export const USAGE = `usage: npm run bench -- [options]
                         host counts (default 1,2,3 when the run has the threading case; not with --quick)
   --no-proxy            skip the "through HAProxy" section
   --no-kernels          skip the kernel benchmark section
+  --no-stall            skip the stall measurement (/healthz while 8 connections flood the largest ts and wasm jobs)
   --kernels-args="ARGS" flags for bench:kernels (default: none, its full run; with --quick "${KERNELS_QUICK_ARGS.join(' ')}")
   --out DIR             results folder (default bench/results/<date>-<hostname>/)
   --no-latest           do not refresh bench/results/latest/ (never refreshed by --quick, --url or --out)
@@ -97,6 +100,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
         url: { type: 'string' },
         'server-args': { type: 'string' },
         'no-kernels': { type: 'boolean', default: false },
+        'no-stall': { type: 'boolean', default: false },
         'proxy-hosts': { type: 'string' },
         'no-proxy': { type: 'boolean', default: false },
         'kernels-args': { type: 'string' },
@@ -136,6 +140,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     url,
     serverArgs: words(values['server-args']),
     kernels: !values['no-kernels'],
+    stall: !values['no-stall'],
     kernelsArgs: values['kernels-args'] === undefined ? (quick ? KERNELS_QUICK_ARGS : KERNELS_ARGS) : words(values['kernels-args']),
     proxyHosts,
     out: values.out ?? null,

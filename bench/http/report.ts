@@ -3,6 +3,7 @@
 // the lab's claim against the data, and the kernel benchmark.
 
 import { proxySectionMarkdown } from '../cluster/bench-section.js';
+import { stallMarkdown } from './stall.js';
 import { labComparisons } from './conclusions.js';
 import { fixed, int, ms, ratio } from './format.js';
 import type { KernelsSection } from './kernels-section.js';
@@ -106,6 +107,10 @@ export function markdownReport(run: BenchRun, charts: readonly { file: string; t
     '## Through HAProxy: the proxy\'s cost, and several hosts',
     '',
     ...proxySectionMarkdown(run.proxy ?? null),
+    '',
+    '## Stall: /healthz while the largest jobs flood the server',
+    '',
+    ...stallMarkdown(run.stall),
     '',
     '## Kernels without HTTP',
     '',

@@ -4,6 +4,7 @@
 
 import type { Dtype } from '../../src/kernels/dtype.js';
 import type { ProxySection } from '../cluster/bench-section.js';
+import type { StallResult } from './stall.js';
 import { BASELINE_KIND, comparesWithBaseline, type BenchCase, type CaseKind } from './cases.js';
 import type { KernelsSection } from './kernels-section.js';
 import type { LatencySummary } from './latency.js';
@@ -81,6 +82,8 @@ export interface BenchRun {
   kernels: KernelsSection | null;
   /** "Through HAProxy": /threading direct and through the proxy with 1, 2, 3 hosts (null: not run). */
   proxy: ProxySection | null;
+  /** /healthz and lab-job latency while 8 connections flood the largest ts and wasm jobs (null: not run; absent in older results). */
+  stall?: StallResult | null;
   conclusions: string[];
   targets: Target[];
 }

@@ -6,6 +6,13 @@
 // 20 ms; test/http-stall checks a generous bound, this reports the figure.
 
 import { performance } from 'node:perf_hooks';
+import { int, ms } from './format.js';
+import { markdownTable } from './table.js';
+
+/** What npm run bench measures: 8 flooding connections, the largest job (--max-n 4096), 300 probes. */
+export const BENCH_STALL = { connections: 8, n: 4096, probes: 300 } as const;
+/** The issue's goal for /healthz while the flood runs. */
+export const STALL_TARGET_P99_MS = 20;
 
 export interface StallOptions {
   url: string;
@@ -92,4 +99,16 @@ export async function measureStall({ url, connections, n, probes, signal }: Stal
     healthz: summarize(health, healthFailed),
     lab: summarize(lab, labFailed),
   };
+}
+
+/** The stall measurement as Markdown (report.md and docs/benchmarks.md). */
+export function stallMarkdown(stall: StallResult | null | undefined): string[] {
+  if (stall === undefined) return ['Not in this result (it predates the stall measurement): run `npm run bench`.'];
+  if (stall === null) return ['Not run (`--no-stall`, or no server).'];
+  const row = (what: string, p: ProbeSummary): string[] => [what, int(p.count), ms(p.p50_ms), ms(p.p99_ms), ms(p.max_ms), int(p.failed)];
+  return [
+    `While ${stall.connections} connections flood \`${stall.flood_path}\` (half \`ts\`, half \`wasm\`: the local kernel thread; ${int(stall.flood_jobs)} flood jobs, ${int(stall.flood_failed)} not 200), one client asks \`/healthz\` again and again, and one in ten probes \`GET /threading?n=500\`:`,
+    '',
+    markdownTable(['probe', 'count', 'p50 ms', 'p99 ms', 'max ms', 'not 200'], [row('/healthz', stall.healthz), row('/threading n = 500', stall.lab)], new Set([1, 2, 3, 4, 5])),
+  ];
 }

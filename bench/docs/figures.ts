@@ -14,29 +14,35 @@
 
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { comparesWithBaseline, type CaseKind } from '../../bench/http/cases.js';
-import { conclusions, targets } from '../../bench/http/conclusions.js';
-import { fixed, int, ms, pct, ratio } from '../../bench/http/format.js';
-import { crossovers, type KernelsSection } from '../../bench/http/kernels-section.js';
-import type { BenchRun, CaseResult } from '../../bench/http/results.js';
-import { markdownTable, resultsMarkdown } from '../../bench/http/table.js';
-import { matmulTargets } from '../../bench/matmul.js';
-import { checkTargets, formatMarkdown } from '../../bench/report.js';
-import { soakSummaryMarkdown, type SoakRun } from '../../bench/soak/report.js';
+import { comparesWithBaseline, type CaseKind } from '../http/cases.js';
+import { conclusions, targets } from '../http/conclusions.js';
+import { fixed, int, ms, pct, ratio } from '../http/format.js';
+import { crossovers, type KernelsSection } from '../http/kernels-section.js';
+import type { BenchRun, CaseResult } from '../http/results.js';
+import { markdownTable, resultsMarkdown } from '../http/table.js';
+import { matmulTargets } from '../matmul.js';
+import { checkTargets, formatMarkdown } from '../report.js';
+import { soakSummaryMarkdown, type SoakRun } from '../soak/report.js';
 import type { ThresholdsFile, ThresholdTable } from '../../src/engines/auto-thresholds.js';
-import { NEVER } from '../../bench/thresholds.js';
+import { NEVER } from '../thresholds.js';
+import { stallMarkdown } from '../http/stall.js';
+import { proxySectionMarkdown } from '../cluster/bench-section.js';
+import type { FailoverRun } from '../cluster/failover.js';
+import { failoverLedgerMarkdown } from '../cluster/failover-report.js';
 
 /** The committed results every figure comes from, relative to the repository root. */
 export const SOURCES = {
   run: 'bench/results/latest/results.json',
   soak: 'bench/results/soak-latest.json',
   thresholds: 'config/auto-thresholds.json',
+  failover: 'bench/results/failover-latest.json',
 } as const;
 
 export interface Sources {
   run: BenchRun;
   soak: SoakRun;
   thresholds: ThresholdsFile;
+  failover: FailoverRun;
   /** The chart files next to results.json. */
   charts: string[];
 }
@@ -54,6 +60,7 @@ export function loadSources(root: string): Sources {
     run: read<BenchRun>(SOURCES.run),
     soak: read<SoakRun>(SOURCES.soak),
     thresholds: read<ThresholdsFile>(SOURCES.thresholds),
+    failover: read<FailoverRun>(SOURCES.failover),
     charts: CHARTS.map(([file]) => file).filter((f) => existsSync(join(latest, f))),
   };
 }
@@ -108,7 +115,8 @@ export function headline(s: Sources): string {
     '',
   ];
   for (const t of targets(run)) {
-    lines.push(`- Target: ${t.name}, ${t.goal}: ${t.measured} (${t.met === null ? 'not measured' : t.met ? 'met' : 'missed'}).`);
+    const verdict = t.met === null ? 'not measured' : t.met ? 'met' : 'missed';
+    lines.push(`- Target: ${t.name}, ${t.goal}: ${t.measured === verdict ? verdict : `${t.measured} (${verdict})`}.`);
   }
   const k = run.kernels;
   const wasm = k?.rows.find((r) => r.op === 'random+add' && r.mode === 'wasm' && r.dtype === 'int32' && r.n === 500);
@@ -257,7 +265,30 @@ export function thresholds(s: Sources): string {
   return lines.join('\n');
 }
 
+/** docs/deployment.md: the committed failover run's ledger. */
+export function failover(s: Sources): string {
+  return `From \`${SOURCES.failover}\`. ${failoverLedgerMarkdown(s.failover)}`;
+}
+
+/** The answer when the committed bench result has no such section (it predates it). */
+const notInResult = (s: Sources, what: string): string =>
+  `Not in this result: \`${SOURCES.run}\` (${day(s.run.started_at)}) has no ${what}; run \`npm run bench\`, then \`npm run docs:figures\`.`;
+
+/** docs/deployment.md: "Through HAProxy" of the committed bench run, with its model and conclusions. */
+export function proxy(s: Sources): string {
+  if (s.run.proxy === undefined) return notInResult(s, '"Through HAProxy" section (it predates it)');
+  return [`From \`${SOURCES.run}\` (${machine(s.run)}).`, '', ...proxySectionMarkdown(s.run.proxy)].join('\n').trimEnd();
+}
+
+/** docs/benchmarks.md: /healthz and the lab's job while the largest ts and wasm jobs flood the server. */
+export function stall(s: Sources): string {
+  if (s.run.stall === undefined) return notInResult(s, 'stall measurement (it predates it)');
+  const target = targets({ ...s.run, stall: s.run.stall }).find((t) => t.name.startsWith('/healthz while'))!;
+  const verdict = target.met === null ? 'not measured' : target.met ? 'met' : 'missed';
+  return [`From \`${SOURCES.run}\` (${machine(s.run)}).`, '', ...stallMarkdown(s.run.stall), '', `Goal: ${target.name}, ${target.goal}: **${verdict}** (${target.measured}).`].join('\n');
+}
+
 /** Every block's content, by name. */
 export function figureBlocks(s: Sources): Record<string, string> {
-  return { headline: headline(s), http: http(s), kernels: kernels(s), matmul: matmul(s), soak: soak(s), thresholds: thresholds(s) };
+  return { headline: headline(s), http: http(s), kernels: kernels(s), matmul: matmul(s), soak: soak(s), thresholds: thresholds(s), failover: failover(s), proxy: proxy(s), stall: stall(s) };
 }

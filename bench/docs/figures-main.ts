@@ -8,7 +8,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { allCharts } from '../../bench/http/charts.js';
+import { allCharts } from '../http/charts.js';
 import { ROOT } from '../../src/paths.js';
 import { docFiles, fillBlocks } from './blocks.js';
 import { figureBlocks, loadSources } from './figures.js';
