@@ -36,16 +36,21 @@ function phaseFacts(run: FailoverRun): string[] {
 
 const verdictLines = (run: FailoverRun): string[] => (run.passed ? ['PASSED'] : ['FAILED:', ...run.failures.map((f) => `  - ${f}`)]);
 
+/** The ledger in Markdown: the table, the run's facts and what happened in each phase. */
+const ledgerLines = (run: FailoverRun): string[] => [
+  markdownTable(HEADER, rows(run), NUMERIC),
+  '',
+  ...facts(run).map((f) => `- ${f}`),
+  '',
+  ...phaseFacts(run).map((l) => (l.startsWith('  - ') ? l : `- ${l}`)),
+];
+
 /** docs/deployment.md's ledger: the table, the run's facts and what happened in each phase. */
 export function failoverLedgerMarkdown(run: FailoverRun): string {
   return [
     `\`${run.command}\` on ${run.started_at.slice(0, 10)}: **${run.passed ? 'passed' : 'failed'}**.`,
     '',
-    markdownTable(HEADER, rows(run), NUMERIC),
-    '',
-    ...facts(run).map((f) => `- ${f}`),
-    '',
-    ...phaseFacts(run).map((l) => (l.startsWith('  - ') ? l : `- ${l}`)),
+    ...ledgerLines(run),
     ...run.failures.map((f) => `- FAILURE: ${f}`),
   ].join('\n');
 }
@@ -62,11 +67,7 @@ export function failoverMarkdown(run: FailoverRun): string {
     '',
     'Every request of the load must be a 200 whose answer matches the pure-TS reference; any other status, a connection error or a request never answered fails the run. Requests are counted in the phase they were sent in, answers in the phase they arrived in.',
     '',
-    markdownTable(HEADER, rows(run), NUMERIC),
-    '',
-    ...facts(run).map((f) => `- ${f}`),
-    '',
-    ...phaseFacts(run).map((l) => (l.startsWith('  - ') ? l : `- ${l}`)),
+    ...ledgerLines(run),
     '',
     `**${run.passed ? 'PASSED' : 'FAILED'}**`,
     ...run.failures.map((f) => `- ${f}`),
