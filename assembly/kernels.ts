@@ -1,6 +1,7 @@
-// wasmatrix kernels: element-wise binary operations, a counter-based random
-// generator and a band-combinable checksum, over raw byte pointers into the ONE
-// imported shared memory.
+// wasmatrix kernels: element-wise binary operations (bare, and fused with the
+// checksum for caller data: elementwise.ts), a counter-based random generator
+// and a band-combinable checksum, over raw byte pointers into the ONE imported
+// shared memory.
 //
 // Rules every kernel here follows (see README "Kernels"):
 // - no allocation, no static data, no start function: every worker thread
@@ -12,66 +13,13 @@
 // - the same source builds a scalar-only module (ASC_FEATURE_SIMD is false),
 //   the fallback for engines without SIMD.
 
-import { checksum, horizontalSum, weightsFrom } from './checksum';
+import { horizontalSum, weightsFrom } from './checksum';
+import { binary, binaryChecksum, OP_ADD, OP_MUL, OP_SUB, scalarOp, vectorOp } from './elementwise';
 import { float64sHigh, float64sLow, fillRandom, GOLDEN, mix32, mix32x4, rowKey, toFloat32, toFloat64, toInt32, valuesOf } from './generator';
 
 export { checksum } from './checksum';
 export { rowKey } from './generator';
 export { matmul_f32, matmul_f64, matmul_i32, matmul_scratch_bytes, random_matmul_f32, random_matmul_f64, random_matmul_i32 } from './matmul';
-
-// ---------------------------------------------------------------------------
-// Operations. One generic loop per shape, specialised per dtype and operation
-// by the exported wrappers at the bottom: no copy-paste families.
-
-const OP_ADD: i32 = 0;
-const OP_SUB: i32 = 1;
-const OP_MUL: i32 = 2;
-
-// @ts-ignore: decorator
-@inline function scalarOp<T>(op: i32, x: T, y: T): T {
-  if (op == OP_ADD) return x + y;
-  if (op == OP_SUB) return x - y;
-  return x * y;
-}
-
-// @ts-ignore: decorator
-@inline function vectorOp<T>(op: i32, x: v128, y: v128): v128 {
-  if (op == OP_ADD) return v128.add<T>(x, y);
-  if (op == OP_SUB) return v128.sub<T>(x, y);
-  return v128.mul<T>(x, y);
-}
-
-/** out[i] = a[i] op b[i] for i in [0, count). Integers wrap (two's complement). */
-// @ts-ignore: decorator
-@inline function binary<T>(op: i32, a: usize, b: usize, out: usize, count: usize): void {
-  const size = sizeof<T>();
-  let i: usize = 0;
-  if (ASC_FEATURE_SIMD) {
-    const perBlock: usize = 64 / size; // four v128 registers
-    const blocks = count - count % perBlock;
-    for (; i < blocks; i += perBlock) {
-      const o = i * size;
-      const x0 = v128.load(a + o, 0), y0 = v128.load(b + o, 0);
-      const x1 = v128.load(a + o, 16), y1 = v128.load(b + o, 16);
-      const x2 = v128.load(a + o, 32), y2 = v128.load(b + o, 32);
-      const x3 = v128.load(a + o, 48), y3 = v128.load(b + o, 48);
-      v128.store(out + o, vectorOp<T>(op, x0, y0), 0);
-      v128.store(out + o, vectorOp<T>(op, x1, y1), 16);
-      v128.store(out + o, vectorOp<T>(op, x2, y2), 32);
-      v128.store(out + o, vectorOp<T>(op, x3, y3), 48);
-    }
-    const perVector: usize = 16 / size;
-    const vectors = count - count % perVector;
-    for (; i < vectors; i += perVector) {
-      const o = i * size;
-      v128.store(out + o, vectorOp<T>(op, v128.load(a + o), v128.load(b + o)));
-    }
-  }
-  for (; i < count; i++) {
-    const o = i * size;
-    store<T>(out + o, scalarOp<T>(op, load<T>(a + o), load<T>(b + o)));
-  }
-}
 
 // ---------------------------------------------------------------------------
 // The lab's job in one pass: out = A op B where A and B are generator matrices
@@ -169,6 +117,17 @@ export function sub_f64(a: usize, b: usize, out: usize, count: usize): void { bi
 export function mul_i32(a: usize, b: usize, out: usize, count: usize): void { binary<i32>(OP_MUL, a, b, out, count); }
 export function mul_f32(a: usize, b: usize, out: usize, count: usize): void { binary<f32>(OP_MUL, a, b, out, count); }
 export function mul_f64(a: usize, b: usize, out: usize, count: usize): void { binary<f64>(OP_MUL, a, b, out, count); }
+
+// The same, fused with the checksum of out (its terms from word number firstWord).
+export function add_checksum_i32(a: usize, b: usize, out: usize, count: usize, firstWord: u32): u32 { return binaryChecksum<i32>(OP_ADD, a, b, out, count, firstWord); }
+export function add_checksum_f32(a: usize, b: usize, out: usize, count: usize, firstWord: u32): u32 { return binaryChecksum<f32>(OP_ADD, a, b, out, count, firstWord); }
+export function add_checksum_f64(a: usize, b: usize, out: usize, count: usize, firstWord: u32): u32 { return binaryChecksum<f64>(OP_ADD, a, b, out, count, firstWord); }
+export function sub_checksum_i32(a: usize, b: usize, out: usize, count: usize, firstWord: u32): u32 { return binaryChecksum<i32>(OP_SUB, a, b, out, count, firstWord); }
+export function sub_checksum_f32(a: usize, b: usize, out: usize, count: usize, firstWord: u32): u32 { return binaryChecksum<f32>(OP_SUB, a, b, out, count, firstWord); }
+export function sub_checksum_f64(a: usize, b: usize, out: usize, count: usize, firstWord: u32): u32 { return binaryChecksum<f64>(OP_SUB, a, b, out, count, firstWord); }
+export function mul_checksum_i32(a: usize, b: usize, out: usize, count: usize, firstWord: u32): u32 { return binaryChecksum<i32>(OP_MUL, a, b, out, count, firstWord); }
+export function mul_checksum_f32(a: usize, b: usize, out: usize, count: usize, firstWord: u32): u32 { return binaryChecksum<f32>(OP_MUL, a, b, out, count, firstWord); }
+export function mul_checksum_f64(a: usize, b: usize, out: usize, count: usize, firstWord: u32): u32 { return binaryChecksum<f64>(OP_MUL, a, b, out, count, firstWord); }
 
 export function fill_i32(ptr: usize, cols: u32, firstRow: u32, rows: u32, seed: u32, matrix: u32): void { fillRandom<i32>(ptr, cols, firstRow, rows, seed, matrix); }
 export function fill_f32(ptr: usize, cols: u32, firstRow: u32, rows: u32, seed: u32, matrix: u32): void { fillRandom<f32>(ptr, cols, firstRow, rows, seed, matrix); }

@@ -1,11 +1,13 @@
 // The WASM SIMD build, the WASM scalar build and the TS baseline compute the
 // same bits: every op x dtype, over caller data (edge cases and random data) and
 // over generated data, for odd and non-square shapes; and all three agree with
-// a plain element-by-element reference.
+// a plain element-by-element reference. The fused kernels (the op and the
+// checksum in one pass, for caller data and for generated data) give the same
+// bytes and checksums as the op followed by a separate checksum pass.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { DTYPES, ELEMENT_BYTES, ELEMENTWISE_OPS, viewOf, type Dtype, type MatrixArray, type ElementwiseOp as Op } from '../src/kernels/dtype.js';
-import { WORDS_PER_ELEMENT } from '../src/kernels/kernels.js';
+import { runBand, WORDS_PER_ELEMENT } from '../src/kernels/kernels.js';
 import { bytesAt, kernelSets, SHAPES, xorshift } from './fixtures/kernel-sets.js';
 
 const { arena, sets } = kernelSets();
@@ -42,7 +44,11 @@ function reference(op: Op, dtype: Dtype, x: number, y: number): number {
   return dtype === 'float32' ? Math.fround(r) : r;
 }
 
-/** Places a and b, runs binary + checksum with every kernel set; returns each set's output bytes and checksum. */
+/**
+ * Places a and b, runs binary + checksum (two passes) with every kernel set and
+ * checks that the fused binaryChecksum gives the same bytes and checksum in
+ * that set; returns each set's output bytes and checksum.
+ */
 function runBinary(op: Op, dtype: Dtype, a: MatrixArray, b: MatrixArray): { name: string; out: Uint8Array; checksum: number; values: MatrixArray }[] {
   const count = a.length;
   const bytes = count * ELEMENT_BYTES[dtype];
@@ -56,7 +62,12 @@ function runBinary(op: Op, dtype: Dtype, a: MatrixArray, b: MatrixArray): { name
       try {
         kernels.binary(op, dtype, pa, pb, out, count);
         const checksum = kernels.checksum(out, count * WORDS_PER_ELEMENT[dtype], 0);
-        return { name, out: bytesAt(arena, out, bytes), checksum, values: viewOf(dtype, arena.memory.buffer, out, count).slice() };
+        const result = { name, out: bytesAt(arena, out, bytes), checksum, values: viewOf(dtype, arena.memory.buffer, out, count).slice() };
+        new Uint8Array(arena.memory.buffer, out, bytes).fill(0xa5); // so the fused kernel must write every byte
+        const fused = kernels.binaryChecksum(op, dtype, pa, pb, out, count, 0);
+        assert.equal(bytesAt(arena, out, bytes), result.out, `${name} fused ${op} ${dtype} x${count}: output bytes`);
+        assert.is(fused, checksum, `${name} fused ${op} ${dtype} x${count}: checksum`);
+        return result;
       } finally {
         arena.free(out);
       }
@@ -177,6 +188,121 @@ test('the fused random kernel equals fill A, fill B, the op and the checksum, in
           for (const p of [pa, pb, pOut, pFused]) arena.free(p);
         }
       }
+});
+
+/** The documented checksum (docs/kernels.md) of `words`, the first being word number firstWord, in BigInt. */
+function referenceChecksum(words: Uint32Array, firstWord: number): number {
+  let sum = 0n;
+  words.forEach((w, i) => (sum += BigInt(w) * (2n * (BigInt(firstWord) + BigInt(i)) + 1n)));
+  return Number(sum % 2n ** 32n);
+}
+
+test('the fused data kernel, band by band from any row (mid-vector starts), sums to the two-pass and documented checksums', () => {
+  for (const dtype of DTYPES)
+    for (const op of ELEMENTWISE_OPS)
+      for (const [rows, cols] of [[1, 1], [3, 5], [13, 5], [17, 17], [9, 63], [5, 65], [7, 130], [40, 33]] as const) {
+        const count = rows * cols;
+        const bytes = count * ELEMENT_BYTES[dtype];
+        const words = count * WORDS_PER_ELEMENT[dtype];
+        const size = ELEMENT_BYTES[dtype];
+        const { a, b } = callerData(dtype, count, rows * 7 + cols);
+        const [pa, pb, pOut, pFused] = [0, 1, 2, 3].map(() => arena.alloc(bytes)) as [number, number, number, number];
+        try {
+          viewOf(dtype, arena.memory.buffer, pa, count).set(a);
+          viewOf(dtype, arena.memory.buffer, pb, count).set(b);
+          for (const { name, kernels } of sets) {
+            kernels.binary(op, dtype, pa, pb, pOut, count);
+            const twoPass = kernels.checksum(pOut, words, 0);
+            const expected = bytesAt(arena, pOut, bytes);
+            assert.is(twoPass, referenceChecksum(new Uint32Array(expected.slice().buffer), 0), `${name} two-pass ${op} ${dtype} ${rows}x${cols}`);
+            for (const split of [[rows], [1, rows - 1], [Math.ceil(rows / 3), Math.ceil(rows / 3), rows - 2 * Math.ceil(rows / 3)], [rows - 1, 1]]) {
+              if (split.some((r) => r <= 0)) continue;
+              new Uint8Array(arena.memory.buffer, pFused, bytes).fill(0x5a);
+              let sum = 0;
+              let first = 0;
+              for (const r of split) {
+                // a band's pointers and first word start wherever its first row does: mid-vector unless cols is a multiple of the lanes
+                const at = first * cols * size;
+                sum = (sum + kernels.binaryChecksum(op, dtype, pa + at, pb + at, pFused + at, r * cols, first * cols * WORDS_PER_ELEMENT[dtype])) >>> 0;
+                first += r;
+              }
+              assert.equal(bytesAt(arena, pFused, bytes), expected, `${name} fused ${op} ${dtype} ${rows}x${cols} split ${split}: bytes`);
+              assert.is(sum, twoPass, `${name} fused ${op} ${dtype} ${rows}x${cols} split ${split}: checksum`);
+            }
+          }
+        } finally {
+          for (const p of [pa, pb, pOut, pFused]) arena.free(p);
+        }
+      }
+});
+
+test('the fused data kernel matches the documented checksum for every length around the block sizes and any first word (weights wrap mod 2^32)', () => {
+  for (const dtype of DTYPES)
+    for (let count = 0; count <= 70; count++) {
+      const { a, b } = callerData(dtype, Math.max(1, count), count + 100);
+      const bytes = Math.max(1, count) * ELEMENT_BYTES[dtype];
+      const [pa, pb, pOut] = [0, 1, 2].map(() => arena.alloc(bytes)) as [number, number, number];
+      try {
+        viewOf(dtype, arena.memory.buffer, pa, a.length).set(a);
+        viewOf(dtype, arena.memory.buffer, pb, b.length).set(b);
+        for (const firstWord of [0, 1, 3, 0x7fffffff, 0xffffffff - 3 * count, 0xffffffff])
+          for (const { name, kernels } of sets) {
+            const sum = kernels.binaryChecksum('mul', dtype, pa, pb, pOut, count, firstWord);
+            const words = new Uint32Array(bytesAt(arena, pOut, count * ELEMENT_BYTES[dtype]).buffer);
+            assert.is(sum, referenceChecksum(words, firstWord), `${name} ${dtype} x${count} from word ${firstWord}`);
+          }
+      } finally {
+        for (const p of [pa, pb, pOut]) arena.free(p);
+      }
+    }
+});
+
+test('a large data band (running sums that wrap many times) gives the two-pass checksum in every kernel set', () => {
+  const count = 200_003; // 12,500 blocks of 16 words and an odd tail
+  for (const dtype of DTYPES) {
+    const { a, b } = callerData(dtype, count, 5);
+    const bytes = count * ELEMENT_BYTES[dtype];
+    const [pa, pb, pOut] = [0, 1, 2].map(() => arena.alloc(bytes)) as [number, number, number];
+    try {
+      viewOf(dtype, arena.memory.buffer, pa, count).set(a);
+      viewOf(dtype, arena.memory.buffer, pb, count).set(b);
+      const sums = sets.map(({ name, kernels }) => {
+        kernels.binary('add', dtype, pa, pb, pOut, count);
+        const twoPass = kernels.checksum(pOut, count * WORDS_PER_ELEMENT[dtype], 12345);
+        assert.is(kernels.binaryChecksum('add', dtype, pa, pb, pOut, count, 12345), twoPass, `${name} ${dtype}`);
+        return twoPass;
+      });
+      for (const sum of sums) assert.is(sum, sums[0], `${dtype}: every kernel set`);
+    } finally {
+      for (const p of [pa, pb, pOut]) arena.free(p);
+    }
+  }
+});
+
+test('runBand runs a data band in one pass (the fused kernel, no separate op or checksum call), as every mode does', () => {
+  const calls: string[] = [];
+  const { kernels } = sets[0]!;
+  const spy = new Proxy(kernels, {
+    get(target, key) {
+      const value = Reflect.get(target, key, target) as unknown;
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        calls.push(String(key));
+        return (value as (...xs: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+  const p = arena.alloc(3 * 12 * 4);
+  try {
+    const checksum = runBand(spy, 'sub', { dtype: 'int32', cols: 4, firstRow: 2, rows: 3, a: p, b: p + 48, out: p + 96 });
+    assert.equal(calls, ['binaryChecksum']);
+    assert.is(checksum, kernels.checksum(p + 96, 12, 8));
+    calls.length = 0;
+    runBand(spy, 'sub', { dtype: 'int32', cols: 4, firstRow: 2, rows: 3, a: 0, b: 0, out: p + 96, seed: 1 });
+    assert.equal(calls, ['randomBinary']);
+  } finally {
+    arena.free(p);
+  }
 });
 
 test.run();

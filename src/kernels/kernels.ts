@@ -8,8 +8,15 @@ import type { Dtype, ElementwiseOp, KernelKind } from '../vocabulary.js';
 export interface Kernels {
   readonly kind: KernelKind;
   readonly memory: WebAssembly.Memory;
-  /** out[i] = a[i] op b[i] for `count` elements; a, b, out are byte offsets. */
+  /** out[i] = a[i] op b[i] for `count` elements; a, b, out are byte offsets. The bare kernel: no checksum. */
   binary(op: ElementwiseOp, dtype: Dtype, a: number, b: number, out: number, count: number): void;
+  /**
+   * A data band in one pass: the same output as binary(), and returns the
+   * checksum part of its words, the first being word number firstWord
+   * (unsigned): equal to checksum(out, words, firstWord) afterwards, without
+   * reading out back.
+   */
+  binaryChecksum(op: ElementwiseOp, dtype: Dtype, a: number, b: number, out: number, count: number, firstWord: number): number;
   /** Writes `rows` generator rows firstRow.. of `matrix` (0 = A, 1 = B), `cols` values each, at byte offset ptr. */
   fill(dtype: Dtype, ptr: number, cols: number, firstRow: number, rows: number, seed: number, matrix: number): void;
   /**
@@ -34,9 +41,8 @@ export interface Kernels {
 /** 32-bit words per element. */
 export const WORDS_PER_ELEMENT: Record<Dtype, number> = { int32: 1, float32: 1, float64: 2 };
 
-/** One band of rows of one job, as a worker (or the calling thread) runs it. */
+/** One band of rows of one element-wise job, as a worker (or the calling thread) runs it (its op apart). */
 export interface Band {
-  op: ElementwiseOp;
   dtype: Dtype;
   cols: number;
   /** First row of the band in the whole matrix (the generator and checksum need it). */
@@ -50,12 +56,15 @@ export interface Band {
   seed?: number | undefined;
 }
 
-/** Runs one band: generate (random jobs), operate, checksum. Returns the band's checksum part (unsigned). */
-export function runBand(k: Kernels, band: Band): number {
+/**
+ * Runs one band of `op` in one pass: generate (random jobs) or read A and B
+ * (caller data), operate, store and checksum. Returns the band's checksum part
+ * (unsigned). `op` is passed apart from the band so a caller's band object is
+ * used as it is, never copied.
+ */
+export function runBand(k: Kernels, op: ElementwiseOp, band: Band): number {
   const { dtype, cols, firstRow, rows } = band;
-  if (band.seed !== undefined) return k.randomBinary(band.op, dtype, band.out, cols, firstRow, rows, band.seed);
-  const count = rows * cols;
-  k.binary(band.op, dtype, band.a, band.b, band.out, count);
+  if (band.seed !== undefined) return k.randomBinary(op, dtype, band.out, cols, firstRow, rows, band.seed);
   const words = WORDS_PER_ELEMENT[dtype];
-  return k.checksum(band.out, count * words, firstRow * cols * words);
+  return k.binaryChecksum(op, dtype, band.a, band.b, band.out, rows * cols, firstRow * cols * words);
 }

@@ -79,6 +79,14 @@ export class TsKernels implements Kernels {
     loopFor(op, dtype)(at(a), at(b), at(out), count);
   }
 
+  binaryChecksum(op: ElementwiseOp, dtype: Dtype, a: number, b: number, out: number, count: number, firstWord: number): number {
+    const arr = this.#typed(dtype);
+    const shift = dtype === 'float64' ? 3 : 2;
+    const at = (ptr: number) => arr.subarray(ptr >>> shift, (ptr >>> shift) + count);
+    const words = this.#v().u32.subarray(out >>> 2, (out >>> 2) + count * (dtype === 'float64' ? 2 : 1));
+    return fusedLoopFor(op, dtype)(at(a), at(b), at(out), words, count, firstWord) >>> 0;
+  }
+
   fill(dtype: Dtype, ptr: number, cols: number, firstRow: number, rows: number, seed: number, matrix: number): void {
     const v = this.#v();
     const arr = dtype === 'int32' ? v.i32 : dtype === 'float32' ? v.f32 : v.f64;
@@ -174,3 +182,22 @@ function compileRandomLoop(op: ElementwiseOp, dtype: Dtype): RandomLoop {
 }
 
 const randomLoopFor = perOpAndDtype(compileRandomLoop);
+
+// A data band fused the same way: each result is written once and checksummed
+// in the same pass (its bits read back through `u32`, a Uint32Array view of
+// out's bytes, for floats), with the same CHECK lines as the random loop.
+type FusedLoop = (x: MatrixView, y: MatrixView, out: MatrixView, u32: Uint32Array, n: number, firstWord: number) => number;
+
+function compileFusedLoop(op: ElementwiseOp, dtype: Dtype): FusedLoop {
+  return new Function(
+    'x', 'y', 'out', 'u32', 'n', 'firstWord',
+    `let sum = 0, weight = (2 * firstWord + 1) | 0;
+    for (let i = 0; i < n; i++) {
+      out[i] = ${EXPRESSION[op](dtype)};
+      ${CHECK[dtype]}
+    }
+    return sum;`,
+  ) as FusedLoop;
+}
+
+const fusedLoopFor = perOpAndDtype(compileFusedLoop);

@@ -50,6 +50,7 @@ interface KernelExports {
 }
 
 type BinaryFn = (a: number, b: number, out: number, count: number) => void;
+type BinaryChecksumFn = (a: number, b: number, out: number, count: number, firstWord: number) => number;
 type RandomBinaryFn = (out: number, cols: number, firstRow: number, rows: number, seed: number) => number;
 type FillFn = (ptr: number, cols: number, firstRow: number, rows: number, seed: number, matrix: number) => void;
 type MatmulFn = (a: number, b: number, c: number, scratch: number, rows: number, k: number, n: number, firstRow: number) => number;
@@ -62,6 +63,8 @@ export class WasmKernels implements Kernels {
   readonly simd: boolean;
   readonly #exports: KernelExports;
   readonly #binary: Record<string, BinaryFn> = {};
+  /** By op, then dtype: no key string made per call. */
+  readonly #binaryChecksum = {} as Record<ElementwiseOp, Record<Dtype, BinaryChecksumFn>>;
   readonly #fill: Record<string, FillFn> = {};
   readonly #randomBinary: Record<string, RandomBinaryFn> = {};
   readonly #matmul = {} as Record<Dtype, MatmulFn>;
@@ -75,6 +78,7 @@ export class WasmKernels implements Kernels {
     for (const dtype of DTYPES) {
       for (const op of ELEMENTWISE_OPS) {
         this.#binary[`${op}:${dtype}`] = this.#export<BinaryFn>(`${op}_${SUFFIX[dtype]}`);
+        (this.#binaryChecksum[op] ??= {} as Record<Dtype, BinaryChecksumFn>)[dtype] = this.#export<BinaryChecksumFn>(`${op}_checksum_${SUFFIX[dtype]}`);
         this.#randomBinary[`${op}:${dtype}`] = this.#export<RandomBinaryFn>(`random_${op}_${SUFFIX[dtype]}`);
       }
       this.#fill[dtype] = this.#export<FillFn>(`fill_${SUFFIX[dtype]}`);
@@ -92,6 +96,10 @@ export class WasmKernels implements Kernels {
 
   binary(op: ElementwiseOp, dtype: Dtype, a: number, b: number, out: number, count: number): void {
     this.#binary[`${op}:${dtype}`]!(a, b, out, count);
+  }
+
+  binaryChecksum(op: ElementwiseOp, dtype: Dtype, a: number, b: number, out: number, count: number, firstWord: number): number {
+    return this.#binaryChecksum[op][dtype](a, b, out, count, firstWord) >>> 0;
   }
 
   fill(dtype: Dtype, ptr: number, cols: number, firstRow: number, rows: number, seed: number, matrix: number): void {

@@ -15,7 +15,7 @@ export function elementwise(op: ElementwiseOp): Operation {
       return { rows: a.rows, cols: a.cols, inner: a.cols };
     },
     scratchBytes: () => 0,
-    runBand: (kernels, band) => runBand(kernels, { ...band, op }),
+    runBand: (kernels, band) => runBand(kernels, op, band),
     work: (g) => g.rows * g.cols,
     flops: (g) => g.rows * g.cols,
   };

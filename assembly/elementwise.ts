@@ -1,0 +1,133 @@
+// The element-wise operations on caller data: out = a op b, bare (binary) and
+// fused with the checksum of out in the same pass (binaryChecksum). One
+// generic loop per shape, specialised per dtype and operation by the exports
+// in kernels.ts: no copy-paste families. The random kernels (kernels.ts)
+// share scalarOp and vectorOp.
+
+import { blockTerms, BLOCK_WORDS, horizontalSum, weightsFrom } from './checksum';
+
+export const OP_ADD: i32 = 0;
+export const OP_SUB: i32 = 1;
+export const OP_MUL: i32 = 2;
+
+// @ts-ignore: decorator
+@inline export function scalarOp<T>(op: i32, x: T, y: T): T {
+  if (op == OP_ADD) return x + y;
+  if (op == OP_SUB) return x - y;
+  return x * y;
+}
+
+// @ts-ignore: decorator
+@inline export function vectorOp<T>(op: i32, x: v128, y: v128): v128 {
+  if (op == OP_ADD) return v128.add<T>(x, y);
+  if (op == OP_SUB) return v128.sub<T>(x, y);
+  return v128.mul<T>(x, y);
+}
+
+/** out[i] = a[i] op b[i] for i in [0, count). Integers wrap (two's complement). */
+// @ts-ignore: decorator
+@inline export function binary<T>(op: i32, a: usize, b: usize, out: usize, count: usize): void {
+  const size = sizeof<T>();
+  let i: usize = 0;
+  if (ASC_FEATURE_SIMD) {
+    const perBlock: usize = 64 / size; // four v128 registers
+    const blocks = count - count % perBlock;
+    for (; i < blocks; i += perBlock) {
+      const o = i * size;
+      const x0 = v128.load(a + o, 0), y0 = v128.load(b + o, 0);
+      const x1 = v128.load(a + o, 16), y1 = v128.load(b + o, 16);
+      const x2 = v128.load(a + o, 32), y2 = v128.load(b + o, 32);
+      const x3 = v128.load(a + o, 48), y3 = v128.load(b + o, 48);
+      v128.store(out + o, vectorOp<T>(op, x0, y0), 0);
+      v128.store(out + o, vectorOp<T>(op, x1, y1), 16);
+      v128.store(out + o, vectorOp<T>(op, x2, y2), 32);
+      v128.store(out + o, vectorOp<T>(op, x3, y3), 48);
+    }
+    const perVector: usize = 16 / size;
+    const vectors = count - count % perVector;
+    for (; i < vectors; i += perVector) {
+      const o = i * size;
+      v128.store(out + o, vectorOp<T>(op, v128.load(a + o), v128.load(b + o)));
+    }
+  }
+  for (; i < count; i++) {
+    const o = i * size;
+    store<T>(out + o, scalarOp<T>(op, load<T>(a + o), load<T>(b + o)));
+  }
+}
+
+/**
+ * A data band in one pass: out[i] = a[i] op b[i] for i in [0, count), and the
+ * checksum terms of out's words (checksum.ts), the first being word number
+ * firstWord. The same bytes as binary() and the same sum as checksum() over
+ * them afterwards; out is written once and never read back.
+ *
+ * The SIMD main loop keeps running sums instead of multiplying every vector by
+ * its weights (blockSums/blockTerms in checksum.ts): two integer adds per
+ * vector, no multiply, in four independent chains; then at most three single
+ * vectors with their weights multiplied in, then a scalar tail.
+ */
+// @ts-ignore: decorator
+@inline export function binaryChecksum<T>(op: i32, a: usize, b: usize, out: usize, count: usize, firstWord: u32): u32 {
+  const size = sizeof<T>();
+  const wordsPerValue: u32 = <u32>size >> 2; // 1, or 2 for float64
+  let i: usize = 0;
+  let sum: u32 = 0;
+  if (ASC_FEATURE_SIMD) {
+    const perBlock: usize = 64 / size; // four v128 registers, BLOCK_WORDS words
+    const blocks = count / perBlock;
+    // s_j: the sum of vector j of every block so far; f_j: the sum of s_j after each block
+    let s0 = i32x4.splat(0), s1 = i32x4.splat(0), s2 = i32x4.splat(0), s3 = i32x4.splat(0);
+    let f0 = i32x4.splat(0), f1 = i32x4.splat(0), f2 = i32x4.splat(0), f3 = i32x4.splat(0);
+    const end = blocks * perBlock;
+    for (; i < end; i += perBlock) {
+      const o = i * size;
+      const v0 = vectorOp<T>(op, v128.load(a + o, 0), v128.load(b + o, 0));
+      const v1 = vectorOp<T>(op, v128.load(a + o, 16), v128.load(b + o, 16));
+      const v2 = vectorOp<T>(op, v128.load(a + o, 32), v128.load(b + o, 32));
+      const v3 = vectorOp<T>(op, v128.load(a + o, 48), v128.load(b + o, 48));
+      v128.store(out + o, v0, 0);
+      v128.store(out + o, v1, 16);
+      v128.store(out + o, v2, 32);
+      v128.store(out + o, v3, 48);
+      s0 = i32x4.add(s0, v0);
+      f0 = i32x4.add(f0, s0);
+      s1 = i32x4.add(s1, v1);
+      f1 = i32x4.add(f1, s1);
+      s2 = i32x4.add(s2, v2);
+      f2 = i32x4.add(f2, s2);
+      s3 = i32x4.add(s3, v3);
+      f3 = i32x4.add(f3, s3);
+    }
+    sum = blockTerms(s0, s1, s2, s3, f0, f1, f2, f3, <u32>blocks, firstWord);
+    // at most three single vectors, weighted directly
+    const perVector: usize = 16 / size;
+    const vectors = count - count % perVector;
+    let acc = i32x4.splat(0);
+    let weight = weightsFrom(firstWord + <u32>blocks * BLOCK_WORDS);
+    const eight = i32x4.splat(8);
+    for (; i < vectors; i += perVector) {
+      const o = i * size;
+      const v = vectorOp<T>(op, v128.load(a + o), v128.load(b + o));
+      v128.store(out + o, v);
+      acc = i32x4.add(acc, i32x4.mul(v, weight));
+      weight = i32x4.add(weight, eight);
+    }
+    sum += horizontalSum(acc);
+  }
+  for (; i < count; i++) {
+    const o = i * size;
+    const k = firstWord + <u32>i * wordsPerValue;
+    const v = scalarOp<T>(op, load<T>(a + o), load<T>(b + o));
+    store<T>(out + o, v);
+    if (isInteger<T>()) {
+      sum += <u32>v * (2 * k + 1);
+    } else if (size == 4) {
+      sum += reinterpret<u32>(<f32>v) * (2 * k + 1);
+    } else {
+      const bits = reinterpret<u64>(<f64>v);
+      sum += <u32>bits * (2 * k + 1) + <u32>(bits >>> 32) * (2 * k + 3);
+    }
+  }
+  return sum;
+}
