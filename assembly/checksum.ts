@@ -43,32 +43,31 @@ export function checksum(ptr: usize, words: u32, firstWord: u32): u32 {
 }
 
 // The checksum of a stream of blocks without a multiply per vector: what the
-// fused data kernel (elementwise.ts) accumulates. A block is four vectors
-// (BLOCK_WORDS = 16 words); lane l of vector j of block b is word
-// k = k0 + 16b + 4j + l, of weight 2k + 1 = (2k0 + 1 + 2l) + 8j + 32b. With,
-// per vector position j and lane,
+// fused data kernel (elementwise.ts) accumulates. A block is eight vectors
+// (BLOCK_WORDS = 32 words); lane l of vector j of block b is word
+// k = k0 + 32b + 4j + l, of weight 2k + 1 = (2k0 + 1 + 2l) + 8j + 64b. With,
+// per lane, over the blocks so far,
 //
-//   s_j = sum over b of v[b][j]                   (s_j += v[b][j] each block)
-//   f_j = sum over b of (s_j after block b)        (f_j += s_j each block)
-//       = sum over b of (blocks - b) v[b][j],  so  sum over b of b v[b][j] = blocks s_j - f_j,
+//   s  = sum of every vector                   (s += the block's sum, each block)
+//   f  = sum of s after each block            = sum over b of (blocks - b) (block b's sum),
+//        so sum over b of b (block b's sum)   = blocks s - f
+//   qi = sum of the vectors j with bit i of j set (i = 0, 1, 2),
+//        so sum over blocks of sum over j of j v[j] = q0 + 2 q1 + 4 q2,
 //
-// the terms of all the blocks are, summed over the four lanes (all mod 2^32),
+// the terms of all the blocks, summed over the four lanes (all mod 2^32), are
 //
-//   sum over j of (2k0 + 1 + 2l + 8j) s_j + 32 (blocks s_j - f_j)
-//   = (2k0 + 1 + 2l + 32 blocks) S - 32 F + 8 (s1 + 2 s2 + 3 s3),   S = sum of s_j, F = sum of f_j.
+//   (2k0 + 1 + 2l + 64 blocks) s - 64 f + 8 (q0 + 2 q1 + 4 q2).
 //
-// Mod 2^32 is a ring, so wrapping in s_j and f_j changes nothing: the result
-// is the same u32 as checksum() over the same words.
+// Mod 2^32 is a ring, so wrapping in the running sums changes nothing: the
+// result is the same u32 as checksum() over the same words.
 
-/** 32-bit words in one block of four v128. */
-export const BLOCK_WORDS: u32 = 16;
+/** 32-bit words in one block of eight v128. */
+export const BLOCK_WORDS: u32 = 32;
 
-/** The checksum terms of `blocks` blocks from word k0, from the running sums s_j and f_j above. */
+/** The checksum terms of `blocks` blocks from word k0, from the running sums above. */
 // @ts-ignore: decorator
-@inline export function blockTerms(s0: v128, s1: v128, s2: v128, s3: v128, f0: v128, f1: v128, f2: v128, f3: v128, blocks: u32, k0: u32): u32 {
-  const s = i32x4.add(i32x4.add(s0, s1), i32x4.add(s2, s3));
-  const f = i32x4.add(i32x4.add(f0, f1), i32x4.add(f2, f3));
-  const within = i32x4.add(s1, i32x4.add(i32x4.shl(s2, 1), i32x4.mul(s3, i32x4.splat(3))));
-  const weighted = i32x4.mul(i32x4.add(weightsFrom(k0), i32x4.splat(32 * blocks)), s);
-  return horizontalSum(i32x4.add(i32x4.sub(weighted, i32x4.shl(f, 5)), i32x4.shl(within, 3)));
+@inline export function blockTerms(s: v128, f: v128, q0: v128, q1: v128, q2: v128, blocks: u32, k0: u32): u32 {
+  const within = i32x4.add(q0, i32x4.add(i32x4.shl(q1, 1), i32x4.shl(q2, 2)));
+  const weighted = i32x4.mul(i32x4.add(weightsFrom(k0), i32x4.splat(2 * BLOCK_WORDS * blocks)), s);
+  return horizontalSum(i32x4.add(i32x4.sub(weighted, i32x4.shl(f, 6)), i32x4.shl(within, 3)));
 }

@@ -74,33 +74,42 @@ export const OP_MUL: i32 = 2;
   let i: usize = 0;
   let sum: u32 = 0;
   if (ASC_FEATURE_SIMD) {
-    const perBlock: usize = 64 / size; // four v128 registers, BLOCK_WORDS words
+    const perBlock: usize = 128 / size; // eight v128 registers, BLOCK_WORDS words
     const blocks = count / perBlock;
-    // s_j: the sum of vector j of every block so far; f_j: the sum of s_j after each block
-    let s0 = i32x4.splat(0), s1 = i32x4.splat(0), s2 = i32x4.splat(0), s3 = i32x4.splat(0);
-    let f0 = i32x4.splat(0), f1 = i32x4.splat(0), f2 = i32x4.splat(0), f3 = i32x4.splat(0);
+    // running sums over the blocks (checksum.ts, blockTerms): s of every vector, f of s after
+    // each block, and q0, q1, q2 of the vectors whose position in the block has bit 0, 1, 2 set
+    let s = i32x4.splat(0), f = i32x4.splat(0);
+    let q0 = i32x4.splat(0), q1 = i32x4.splat(0), q2 = i32x4.splat(0);
     const end = blocks * perBlock;
     for (; i < end; i += perBlock) {
       const o = i * size;
       const v0 = vectorOp<T>(op, v128.load(a + o, 0), v128.load(b + o, 0));
       const v1 = vectorOp<T>(op, v128.load(a + o, 16), v128.load(b + o, 16));
-      const v2 = vectorOp<T>(op, v128.load(a + o, 32), v128.load(b + o, 32));
-      const v3 = vectorOp<T>(op, v128.load(a + o, 48), v128.load(b + o, 48));
       v128.store(out + o, v0, 0);
       v128.store(out + o, v1, 16);
+      const v2 = vectorOp<T>(op, v128.load(a + o, 32), v128.load(b + o, 32));
+      const v3 = vectorOp<T>(op, v128.load(a + o, 48), v128.load(b + o, 48));
       v128.store(out + o, v2, 32);
       v128.store(out + o, v3, 48);
-      s0 = i32x4.add(s0, v0);
-      f0 = i32x4.add(f0, s0);
-      s1 = i32x4.add(s1, v1);
-      f1 = i32x4.add(f1, s1);
-      s2 = i32x4.add(s2, v2);
-      f2 = i32x4.add(f2, s2);
-      s3 = i32x4.add(s3, v3);
-      f3 = i32x4.add(f3, s3);
+      const v4 = vectorOp<T>(op, v128.load(a + o, 64), v128.load(b + o, 64));
+      const v5 = vectorOp<T>(op, v128.load(a + o, 80), v128.load(b + o, 80));
+      v128.store(out + o, v4, 64);
+      v128.store(out + o, v5, 80);
+      const v6 = vectorOp<T>(op, v128.load(a + o, 96), v128.load(b + o, 96));
+      const v7 = vectorOp<T>(op, v128.load(a + o, 112), v128.load(b + o, 112));
+      v128.store(out + o, v6, 96);
+      v128.store(out + o, v7, 112);
+      // a pairwise tree: sixteen adds for eight vectors, no multiply
+      q0 = i32x4.add(q0, i32x4.add(i32x4.add(v1, v3), i32x4.add(v5, v7)));
+      const p1 = i32x4.add(v2, v3), p3 = i32x4.add(v6, v7);
+      q1 = i32x4.add(q1, i32x4.add(p1, p3));
+      const h1 = i32x4.add(i32x4.add(v4, v5), p3);
+      q2 = i32x4.add(q2, h1);
+      s = i32x4.add(s, i32x4.add(i32x4.add(i32x4.add(v0, v1), p1), h1));
+      f = i32x4.add(f, s);
     }
-    sum = blockTerms(s0, s1, s2, s3, f0, f1, f2, f3, <u32>blocks, firstWord);
-    // at most three single vectors, weighted directly
+    sum = blockTerms(s, f, q0, q1, q2, <u32>blocks, firstWord);
+    // at most seven single vectors, weighted directly
     const perVector: usize = 16 / size;
     const vectors = count - count % perVector;
     let acc = i32x4.splat(0);
