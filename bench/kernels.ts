@@ -9,7 +9,8 @@
 // thread per request.
 //
 //   node dist/bench/kernels.js [--json] [--quick] [--sizes 64,500] [--modes wasm,threads]
-//        [--dtypes int32] [--ops add,random+add,matmul] [--matmul-sizes 64,512] [--clock wall|cpu]
+//        [--dtypes int32] [--ops add,random+add,matmul,data-passes] [--matmul-sizes 64,512]
+//        [--pass-sizes 500,2048] [--clock wall|cpu]
 //        [--workers 2] [--rounds 3] [--only-table] [--markdown] [--write-thresholds]
 //
 // --clock cpu times the matmul rows by this process's CPU time and keeps only
@@ -23,7 +24,12 @@
 // or more, the TS baseline at large n, is timed once). --json prints one JSON
 // object to stdout (KernelBenchJson in report.ts: the element-wise rows, the
 // matmul rows {op: "matmul", mode, kernel, dtype, n, workers, gflops}, the
-// roofline and the spawn costs); everything else goes to stderr.
+// data-passes rows, the roofline and the spawn costs); everything else goes to
+// stderr.
+//
+// --ops data-passes: the add on caller data, bare against fused with its
+// checksum (and the old two passes), per kernel, dtype and n (--pass-sizes,
+// default 64,500,1024,2048,4096); see data-passes.ts.
 
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -31,6 +37,7 @@ import { createEngines } from '../src/engines/index.js';
 import { MODES, type KernelKind, type Mode } from '../src/engines/job.js';
 import { DTYPES, ELEMENT_BYTES, isDtype, type Dtype, type MatrixArray } from '../src/kernels/dtype.js';
 import { BENCH_OPS, callerData, LocalKernels, prepareCase, type BenchOp } from './cases.js';
+import { PASS_KERNELS, PASS_MEASURE, PASS_SIZES, measurePasses, passesText, type PassRow } from './data-passes.js';
 import { findPythonWithNumpy } from './numpy.js';
 import { CEILING_FLAGS, matmulCeiling } from './matmul-ceiling.js';
 import { formatMatmul, MATMUL_DTYPES, MATMUL_MODES, MATMUL_SIZES, matmulTargets, measureMatmul, runNumpy, type MatmulClock, type MatmulRow } from './matmul.js';
@@ -53,8 +60,8 @@ function listOf<T extends string>(flag: string, value: string | undefined, all: 
   return items as T[];
 }
 
-/** The element-wise ops of the table, and matmul. */
-const ALL_OPS = [...BENCH_OPS, 'matmul'] as const;
+/** The element-wise ops of the table, matmul, and the data add's passes (bare, fused, two-pass). */
+const ALL_OPS = [...BENCH_OPS, 'matmul', 'data-passes'] as const;
 type AnyOp = (typeof ALL_OPS)[number];
 
 function sizesOf(flag: string, value: string): number[] {
@@ -78,6 +85,7 @@ function parseOptions() {
       dtypes: { type: 'string' },
       ops: { type: 'string' },
       'matmul-sizes': { type: 'string' },
+      'pass-sizes': { type: 'string' },
       clock: { type: 'string' },
       workers: { type: 'string' },
       rounds: { type: 'string' },
@@ -103,7 +111,7 @@ function parseOptions() {
     sizes,
     modes: listOf<Mode>('modes', values.modes, MODES, (s) => (MODES as readonly string[]).includes(s)),
     dtypes,
-    ops: ops.filter((op): op is BenchOp => op !== 'matmul'),
+    ops: ops.filter((op): op is BenchOp => (BENCH_OPS as readonly string[]).includes(op)),
     quick: values.quick,
     /** undefined: no matmul rows. Its dtypes default to float32 and float64; --dtypes applies when given. */
     matmul: ops.includes('matmul')
@@ -112,6 +120,10 @@ function parseOptions() {
           dtypes: values.dtypes === undefined ? MATMUL_DTYPES : dtypes,
           clock: clockOf(values.clock),
         }
+      : undefined,
+    /** undefined: no data-passes rows. --dtypes applies; --quick measures one round of each. */
+    dataPasses: ops.includes('data-passes')
+      ? { sizes: values['pass-sizes'] === undefined ? PASS_SIZES : sizesOf('pass-sizes', values['pass-sizes']), dtypes, kernels: PASS_KERNELS, rounds, measure: values.quick ? QUICK_MEASURE : PASS_MEASURE }
       : undefined,
     workers,
     extras: !values['only-table'],
@@ -123,7 +135,7 @@ function parseOptions() {
 async function main(): Promise<void> {
   const options = parseOptions();
   if (options.help) {
-    console.log('usage: node dist/bench/kernels.js [--json] [--quick] [--sizes 64,500] [--modes ts,wasm,threads,processes,auto] [--dtypes int32,float32,float64] [--ops add,random+add,matmul] [--matmul-sizes 64,128,256,512,1024,2048] [--clock wall|cpu] [--workers 2] [--rounds 3] [--only-table] [--markdown] [--write-thresholds]');
+    console.log('usage: node dist/bench/kernels.js [--json] [--quick] [--sizes 64,500] [--modes ts,wasm,threads,processes,auto] [--dtypes int32,float32,float64] [--ops add,random+add,matmul,data-passes] [--matmul-sizes 64,128,256,512,1024,2048] [--pass-sizes 64,500,1024,2048,4096] [--clock wall|cpu] [--workers 2] [--rounds 3] [--only-table] [--markdown] [--write-thresholds]');
     return;
   }
   // progress and tables go to stderr under --json, so stdout holds only the JSON
@@ -149,11 +161,17 @@ async function main(): Promise<void> {
         passes.push(await measureTable(engines, local, options, progress));
       }
     const rows = passes.length > 0 ? combineRounds(passes) : [];
+    let passRows: PassRow[] = [];
+    if (options.dataPasses) {
+      progress('data add: bare, fused, two-pass');
+      passRows = await measurePasses(local, options.dataPasses, progress);
+    }
     const matmul = options.matmul ? await matmulSection(engines, local, options, options.matmul, progress) : undefined;
     const date = new Date().toISOString();
     say(`\nbench:kernels: ${context}, ${date.slice(0, 10)}, median of ${options.rounds} round(s)\n`);
     if (rows.length > 0) say(formatReport(rows));
     if (options.markdown && rows.length > 0) say(`\n${formatMarkdown(rows)}`);
+    if (passRows.length > 0) say(passesText(passRows));
     if (matmul) say(matmul.text);
     let extras: Extras = { roofline: [], roofline_skipped: 'not run (--only-table)', spawn_costs: [] };
     // the roofline and spawn costs are about element-wise ops: only when one is measured
@@ -167,6 +185,7 @@ async function main(): Promise<void> {
         context: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version, simd: engines.simd, workers: options.workers, rounds: options.rounds, date },
         rows: rows.map(({ min: _min, max: _max, ...row }) => row),
         matmul: (matmul?.rows ?? []).map(({ min: _min, max: _max, ...row }) => row),
+        passes: passRows,
         ...extras,
       };
       console.log(JSON.stringify(result, null, 2));

@@ -4,6 +4,7 @@
 import type { KernelKind, Mode } from '../src/engines/job.js';
 import type { Dtype } from '../src/kernels/dtype.js';
 import type { BenchOp, CaseSpec } from './cases.js';
+import type { PassRow } from './data-passes.js';
 import type { MatmulRow } from './matmul.js';
 import type { RooflineRow } from './roofline.js';
 
@@ -38,6 +39,8 @@ export interface KernelBenchJson {
   rows: KernelRow[];
   /** The matmul rows (bench/matmul.ts), without the batch extremes. */
   matmul: Omit<MatmulRow, 'min' | 'max'>[];
+  /** The data add bare, fused and two-pass (bench/data-passes.ts); absent in results written before it. */
+  passes?: PassRow[];
   /** The bare add kernel against C; empty with --only-table. */
   roofline: RooflineRow[];
   roofline_skipped: string | null;

@@ -5,6 +5,7 @@
 //   http        docs/benchmarks.md         the same run: the table, charts, conclusions, targets
 //   kernels     docs/benchmarks.md         the same run's kernel section (bench:kernels, run by npm run bench)
 //   matmul      docs/matmul.md             its matmul rows (GFLOPS, NumPy's among them when found)
+//   data-passes docs/kernels.md            its data add rows: bare, fused with the checksum, two-pass
 //   soak        docs/failure-behaviour.md  bench/results/soak-latest.json (npm run soak)
 //   thresholds  docs/kernels.md            config/auto-thresholds.json (bench:kernels --write-thresholds)
 //
@@ -20,6 +21,7 @@ import { fixed, int, ms, pct, ratio } from '../http/format.js';
 import { crossovers, type KernelsSection } from '../http/kernels-section.js';
 import type { BenchRun, CaseResult } from '../http/results.js';
 import { markdownTable, resultsMarkdown } from '../http/table.js';
+import { passTarget, TRAFFIC, type PassCell } from '../data-passes.js';
 import { matmulTargets } from '../matmul.js';
 import { checkTargets, formatMarkdown } from '../report.js';
 import { soakSummaryMarkdown, type SoakRun } from '../soak/report.js';
@@ -231,6 +233,27 @@ export function matmul(s: Sources): string {
   ].join('\n');
 }
 
+/** docs/kernels.md: the data add bare, fused with its checksum (what every mode runs) and in two passes, from the same kernel run. */
+export function dataPasses(s: Sources): string {
+  const k = s.run.kernels;
+  if (!k || k.status !== 'ok') return 'The kernel benchmark is not in this result.';
+  if (!k.passes) return notInResult(s, 'data add passes (bare, fused, two-pass) in its kernel section (it predates them)');
+  if (!k.passes.length) return 'The data add passes were not measured in this result (`--ops` without data-passes).';
+  const cell = (c: PassCell): string => `${fixed(c.ns_per_element, 3)} (${fixed(c.gb_per_s, 1)})`;
+  const target = passTarget(k.passes);
+  return [
+    `From \`${k.command}\`, run by that \`${s.run.command}\`${k.context ? ` (${k.context.cpu}, Node.js ${k.context.node}, ${day(k.context.date)})` : ''}. ` +
+      `The add on caller data in place, one band on one thread: ns per element, median of the rounds (GB/s of the bytes moved: ${TRAFFIC.bare} x element bytes per element for bare and fused, ${TRAFFIC.two_pass} x for two-pass).`,
+    '',
+    markdownTable(
+      ['kernel', 'dtype', 'n', 'bare', 'fused (add + checksum)', 'two-pass (add, then checksum)', 'fused / bare', 'two-pass / bare'],
+      k.passes.map((r) => [r.kernel, r.dtype, String(r.n), cell(r.bare), cell(r.fused), cell(r.two_pass), ratio(r.fused_vs_bare), ratio(r.two_pass_vs_bare)]),
+      new Set([2, 3, 4, 5, 6, 7]),
+    ),
+    ...(target ? ['', `Target (issue 14): ${target.text.replace(/: (met|MISSED)$/, '')}: **${target.met ? 'met' : 'missed'}**.`] : []),
+  ].join('\n');
+}
+
 /** docs/failure-behaviour.md: the committed soak. */
 export function soak(s: Sources): string {
   const r = s.soak;
@@ -290,5 +313,5 @@ export function stall(s: Sources): string {
 
 /** Every block's content, by name. */
 export function figureBlocks(s: Sources): Record<string, string> {
-  return { headline: headline(s), http: http(s), kernels: kernels(s), matmul: matmul(s), soak: soak(s), thresholds: thresholds(s), failover: failover(s), proxy: proxy(s), stall: stall(s) };
+  return { headline: headline(s), http: http(s), kernels: kernels(s), matmul: matmul(s), 'data-passes': dataPasses(s), soak: soak(s), thresholds: thresholds(s), failover: failover(s), proxy: proxy(s), stall: stall(s) };
 }

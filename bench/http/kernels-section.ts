@@ -35,6 +35,8 @@ export interface KernelsSection {
   context?: KernelBenchJson['context'];
   /** matmul rows, GFLOPS per mode, kernel, dtype, n and workers, NumPy's among them when found (absent in older results). */
   matmul?: KernelBenchJson['matmul'];
+  /** The data add bare, fused with its checksum and in two passes (absent in older results). */
+  passes?: KernelBenchJson['passes'];
   /** The bare add kernel against C (absent in older results). */
   roofline?: KernelBenchJson['roofline'];
   roofline_skipped?: string | null;
@@ -129,6 +131,7 @@ export function runKernelBench(args: string[], signal: AbortSignal, onLine: (lin
           rows: result.rows,
           crossovers: crossovers(result.rows),
           matmul: result.matmul,
+          passes: result.passes,
           spawn_costs: result.spawn_costs,
           context: result.context,
           roofline: result.roofline,
@@ -147,7 +150,7 @@ export function runKernelBench(args: string[], signal: AbortSignal, onLine: (lin
 function humanText(stderr: string): string {
   return stderr
     .split('\n')
-    .filter((l) => !/^\s{2}\S+ \S+\/\S+ \S+ n=\d+: /.test(l))
+    .filter((l) => !/^\s{2}(\S+ \S+\/\S+|data add \S+) \S+ n=\d+: /.test(l))
     .join('\n')
     .trim();
 }

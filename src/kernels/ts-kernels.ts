@@ -183,21 +183,36 @@ function compileRandomLoop(op: ElementwiseOp, dtype: Dtype): RandomLoop {
 
 const randomLoopFor = perOpAndDtype(compileRandomLoop);
 
-// A data band fused the same way: each result is written once and checksummed
-// in the same pass (its bits read back through `u32`, a Uint32Array view of
-// out's bytes, for floats), with the same CHECK lines as the random loop.
+// A data band in one pass over memory. int32: each value is checksummed from
+// the local it was stored from. Floats need their bits, read back through
+// `u32` (a Uint32Array view of out's bytes): reading each value back right
+// after its store measured 1.6 to 3x slower than the bare loop in V8 (the load
+// waits on the store), so the loop stores a chunk of CHUNK values and then
+// checksums the chunk while it is still in L1 (no extra memory traffic).
 type FusedLoop = (x: MatrixView, y: MatrixView, out: MatrixView, u32: Uint32Array, n: number, firstWord: number) => number;
 
+/** Values stored before their chunk is checksummed: 4 KiB of float64, well inside L1. */
+const CHUNK = 512;
+
 function compileFusedLoop(op: ElementwiseOp, dtype: Dtype): FusedLoop {
-  return new Function(
-    'x', 'y', 'out', 'u32', 'n', 'firstWord',
-    `let sum = 0, weight = (2 * firstWord + 1) | 0;
-    for (let i = 0; i < n; i++) {
-      out[i] = ${EXPRESSION[op](dtype)};
-      ${CHECK[dtype]}
-    }
-    return sum;`,
-  ) as FusedLoop;
+  const words = dtype === 'float64' ? 2 : 1;
+  const body =
+    dtype === 'int32'
+      ? `for (let i = 0; i < n; i++) {
+          const v = (${EXPRESSION[op](dtype)}) | 0;
+          out[i] = v;
+          sum = (sum + Math.imul(v, weight)) | 0;
+          weight = (weight + 2) | 0;
+        }`
+      : `for (let c = 0; c < n; c += ${CHUNK}) {
+          const end = Math.min(n, c + ${CHUNK});
+          for (let i = c; i < end; i++) out[i] = ${EXPRESSION[op](dtype)};
+          for (let k = c * ${words}; k < end * ${words}; k++) {
+            sum = (sum + Math.imul(u32[k], weight)) | 0;
+            weight = (weight + 2) | 0;
+          }
+        }`;
+  return new Function('x', 'y', 'out', 'u32', 'n', 'firstWord', `let sum = 0, weight = (2 * firstWord + 1) | 0;\n${body}\nreturn sum;`) as FusedLoop;
 }
 
 const fusedLoopFor = perOpAndDtype(compileFusedLoop);
