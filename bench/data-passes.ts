@@ -12,9 +12,10 @@
 // nothing more); two-pass reads the output again (4 x). The target of issue 14,
 // "data add within 1.15x of the bare add at n >= 500", is judged on fused /
 // bare of the wasm kernel, every dtype. The three variants of a cell are
-// measured interleaved, `rounds` times, so a busy spell of the machine falls
-// on all three; a cell reports the median of its round medians and the
-// fastest and slowest batch of all.
+// measured interleaved batch by batch (bare, fused, two-pass, bare, ...), so a
+// busy spell of the machine falls on all three alike: a variant reports the
+// median of its batches and the fastest and slowest, and fused / bare is the
+// median of the ratios of batches timed side by side.
 //
 // The ts cells run after all the wasm cells, dtype by dtype, n ascending (a
 // fixed order). Each TS loop is compiled per op and dtype (ts-kernels.ts), and
@@ -25,7 +26,8 @@ import { ELEMENT_BYTES, viewOf, type Dtype } from '../src/kernels/dtype.js';
 import { WORDS_PER_ELEMENT } from '../src/kernels/kernels.js';
 import type { KernelKind } from '../src/vocabulary.js';
 import { callerData, type LocalKernels } from './cases.js';
-import { measure, summarize, type MeasureOptions } from './measure.js';
+import { performance } from 'node:perf_hooks';
+import { summarize, type MeasureOptions } from './measure.js';
 
 export const PASS_SIZES = [64, 500, 1024, 2048, 4096];
 export const PASS_KERNELS: KernelKind[] = ['wasm', 'ts'];
@@ -33,8 +35,8 @@ export const PASS_VARIANTS = ['bare', 'fused', 'two_pass'] as const;
 export type PassVariant = (typeof PASS_VARIANTS)[number];
 /** Bytes moved per element, in element sizes: read A, read B, write out (and two-pass reads out again). */
 export const TRAFFIC: Record<PassVariant, number> = { bare: 3, fused: 3, two_pass: 4 };
-/** Per variant: a short measurement (three variants x rounds per cell keep the section near a minute). */
-export const PASS_MEASURE: MeasureOptions = { warmupMs: 15, batchMs: 4, budgetMs: 90, minRepeats: 5, maxRepeats: 11 };
+/** For the three variants of a cell together, per round (the section stays near a minute). */
+export const PASS_MEASURE: MeasureOptions = { warmupMs: 15, batchMs: 4, budgetMs: 240, minRepeats: 5, maxRepeats: 15 };
 /** The issue's target: fused / bare at most this, for n >= TARGET_FROM_N. */
 export const TARGET_RATIO = 1.15;
 export const TARGET_FROM_N = 500;
@@ -56,7 +58,7 @@ export interface PassRow {
   bare: PassCell;
   fused: PassCell;
   two_pass: PassCell;
-  /** fused / bare time (1.00 = free checksum). */
+  /** fused / bare time (1.00: the checksum is free): the median of the ratios of batches timed side by side. */
   fused_vs_bare: number;
   two_pass_vs_bare: number;
 }
@@ -70,19 +72,19 @@ export interface PassOptions {
 }
 
 /** Every cell, wasm first, then ts; progress lines as it goes. */
-export async function measurePasses(local: LocalKernels, options: PassOptions, progress: (line: string) => void): Promise<PassRow[]> {
+export function measurePasses(local: LocalKernels, options: PassOptions, progress: (line: string) => void): PassRow[] {
   const rows: PassRow[] = [];
   for (const kernel of options.kernels)
     for (const dtype of options.dtypes)
       for (const n of options.sizes) {
-        const row = await measureCell(local[kernel], kernel, dtype, n, options);
+        const row = measureCell(local[kernel], kernel, dtype, n, options);
         rows.push(row);
         progress(`  data add ${kernel} ${dtype} n=${n}: bare ${row.bare.ns_per_element.toFixed(3)}, fused ${row.fused.ns_per_element.toFixed(3)}, two-pass ${row.two_pass.ns_per_element.toFixed(3)} ns/element`);
       }
   return rows;
 }
 
-async function measureCell(local: LocalKernels['wasm'], kernel: KernelKind, dtype: Dtype, n: number, options: PassOptions): Promise<PassRow> {
+function measureCell(local: LocalKernels['wasm'], kernel: KernelKind, dtype: Dtype, n: number, options: PassOptions): PassRow {
   const count = n * n;
   const bytes = count * ELEMENT_BYTES[dtype];
   const words = count * WORDS_PER_ELEMENT[dtype];
@@ -100,24 +102,47 @@ async function measureCell(local: LocalKernels['wasm'], kernel: KernelKind, dtyp
         return k.checksum(out, words, 0);
       },
     };
-    const medians: Record<PassVariant, number[]> = { bare: [], fused: [], two_pass: [] };
-    const extremes: Record<PassVariant, number[]> = { bare: [], fused: [], two_pass: [] };
-    for (let round = 0; round < options.rounds; round++)
-      for (const v of PASS_VARIANTS) {
-        const t = await measure(calls[v], options.measure);
-        medians[v].push(t.median);
-        extremes[v].push(t.min, t.max);
-      }
+    const batches = measureInterleaved(calls, options.measure, options.rounds);
     const cell = (v: PassVariant): PassCell => {
-      const perElement = (seconds: number): number => (seconds * 1e9) / count;
-      const ns = round4(perElement(summarize(medians[v]).median));
-      return { ns_per_element: ns, min: round4(perElement(Math.min(...extremes[v]))), max: round4(perElement(Math.max(...extremes[v]))), gb_per_s: round4((TRAFFIC[v] * ELEMENT_BYTES[dtype]) / ns) };
+      const t = summarize(batches[v].map((seconds) => (seconds * 1e9) / count));
+      const ns = round4(t.median);
+      return { ns_per_element: ns, min: round4(t.min), max: round4(t.max), gb_per_s: round4((TRAFFIC[v] * ELEMENT_BYTES[dtype]) / ns) };
     };
-    const [bare, fused, twoPass] = PASS_VARIANTS.map(cell) as [PassCell, PassCell, PassCell];
-    return { op: 'add', kernel, dtype, n, bare, fused, two_pass: twoPass, fused_vs_bare: round4(fused.ns_per_element / bare.ns_per_element), two_pass_vs_bare: round4(twoPass.ns_per_element / bare.ns_per_element) };
+    const sideBySide = (v: PassVariant): number => round4(summarize(batches[v].map((t, i) => t / batches.bare[i]!)).median);
+    return { op: 'add', kernel, dtype, n, bare: cell('bare'), fused: cell('fused'), two_pass: cell('two_pass'), fused_vs_bare: sideBySide('fused'), two_pass_vs_bare: sideBySide('two_pass') };
   } finally {
     for (const p of [a, b, out]) local.arena.free(p);
   }
+}
+
+/**
+ * Seconds per call of each variant, batch by batch, the variants taking turns:
+ * a warm-up of each, then `rounds` times the measure's repeats of one batch of
+ * each. One batch size for all (from the slowest variant's warm-up), so batch
+ * i of every variant covers about the same stretch of time.
+ */
+function measureInterleaved(calls: Record<PassVariant, () => unknown>, options: MeasureOptions, rounds: number): Record<PassVariant, number[]> {
+  let perCallMs = 0;
+  for (const v of PASS_VARIANTS) {
+    let n = 0;
+    const t0 = performance.now();
+    do {
+      calls[v]();
+      n++;
+    } while (n < 2 || performance.now() - t0 < options.warmupMs);
+    perCallMs = Math.max(perCallMs, (performance.now() - t0) / n);
+  }
+  const batch = Math.max(1, Math.round(options.batchMs / perCallMs));
+  const repeats = Math.min(options.maxRepeats, Math.max(options.minRepeats, Math.floor(options.budgetMs / (batch * perCallMs * PASS_VARIANTS.length))));
+  const out: Record<PassVariant, number[]> = { bare: [], fused: [], two_pass: [] };
+  for (let i = 0; i < rounds * repeats; i++)
+    for (const v of PASS_VARIANTS) {
+      const call = calls[v];
+      const t0 = performance.now();
+      for (let j = 0; j < batch; j++) call();
+      out[v].push((performance.now() - t0) / 1000 / batch);
+    }
+  return out;
 }
 
 /** The target, read off the rows: the worst wasm fused / bare at n >= 500, per dtype measured; undefined without such cells. */

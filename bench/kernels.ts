@@ -164,7 +164,7 @@ async function main(): Promise<void> {
     let passRows: PassRow[] = [];
     if (options.dataPasses) {
       progress('data add: bare, fused, two-pass');
-      passRows = await measurePasses(local, options.dataPasses, progress);
+      passRows = measurePasses(local, options.dataPasses, progress);
     }
     const matmul = options.matmul ? await matmulSection(engines, local, options, options.matmul, progress) : undefined;
     const date = new Date().toISOString();

@@ -33,7 +33,7 @@ const CASE_OVERHEAD_S = 0.5;
 /** Seconds to start and stop the hosts and the proxy of one "through HAProxy" case, for the estimate only. */
 const PROXY_SETUP_S = 4;
 /** Rough length of the kernel section, for the time-left estimate only. */
-const KERNELS_ESTIMATE_S = { full: 270, quick: 5 };
+const KERNELS_ESTIMATE_S = { full: 305, quick: 5 };
 
 const progress = new Progress();
 const controller = new AbortController();

@@ -33,7 +33,8 @@ test('--ops data-passes --json prints one row per kernel, dtype and n with bare,
           // gb_per_s is rounded to 4 digits, from the rounded ns
           assert.ok(Math.abs(c.gb_per_s - (traffic * bytes) / c.ns_per_element) <= 1e-3 * c.gb_per_s, `${variant} counts ${traffic} x ${bytes} bytes`);
         }
-        assert.ok(Math.abs(r!.fused_vs_bare - r!.fused.ns_per_element / r!.bare.ns_per_element) < 1e-3 * r!.fused_vs_bare);
+        // the median of side-by-side batch ratios: within the spread of the two variants
+        assert.ok(r!.fused_vs_bare >= r!.fused.min / r!.bare.max && r!.fused_vs_bare <= r!.fused.max / r!.bare.min, `fused/bare ${r!.fused_vs_bare}`);
       }
   assert.match(stderr, /Data add, one band on one thread/);
   assert.match(stderr, /\nwasm\s+int32\s+24\s+[\d.]+/);
