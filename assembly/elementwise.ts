@@ -62,10 +62,11 @@ export const OP_MUL: i32 = 2;
  * firstWord. The same bytes as binary() and the same sum as checksum() over
  * them afterwards; out is written once and never read back.
  *
- * The SIMD main loop keeps running sums instead of multiplying every vector by
- * its weights (blockSums/blockTerms in checksum.ts): two integer adds per
- * vector, no multiply, in four independent chains; then at most three single
- * vectors with their weights multiplied in, then a scalar tail.
+ * The SIMD main loop takes blocks of eight vectors and keeps running sums
+ * instead of multiplying every vector by its weights (blockTerms in
+ * checksum.ts): two integer adds per vector, no multiply, so in L1 it keeps
+ * pace with binary(); then at most seven single vectors with their weights
+ * multiplied in, then a scalar tail (the scalar build's whole loop).
  */
 // @ts-ignore: decorator
 @inline export function binaryChecksum<T>(op: i32, a: usize, b: usize, out: usize, count: usize, firstWord: u32): u32 {
