@@ -125,19 +125,31 @@ export const OP_MUL: i32 = 2;
     }
     sum += horizontalSum(acc);
   }
+  // the tail (the scalar build's whole loop), by running sums over its words w[j]
+  // from word k0, j < words: ws = sum of w[j], wf = sum of ws after each word
+  // = sum of (words - j) w[j], so its terms sum of (2 (k0 + j) + 1) w[j] are
+  // (2 k0 + 1 + 2 words) ws - 2 wf (mod 2^32)
+  const k0 = firstWord + <u32>i * wordsPerValue;
+  const words = <u32>(count - i) * wordsPerValue;
+  let ws: u32 = 0, wf: u32 = 0;
   for (; i < count; i++) {
     const o = i * size;
-    const k = firstWord + <u32>i * wordsPerValue;
     const v = scalarOp<T>(op, load<T>(a + o), load<T>(b + o));
     store<T>(out + o, v);
     if (isInteger<T>()) {
-      sum += <u32>v * (2 * k + 1);
+      ws += <u32>v;
+      wf += ws;
     } else if (size == 4) {
-      sum += reinterpret<u32>(<f32>v) * (2 * k + 1);
+      ws += reinterpret<u32>(<f32>v);
+      wf += ws;
     } else {
       const bits = reinterpret<u64>(<f64>v);
-      sum += <u32>bits * (2 * k + 1) + <u32>(bits >>> 32) * (2 * k + 3);
+      ws += <u32>bits;
+      wf += ws;
+      ws += <u32>(bits >>> 32);
+      wf += ws;
     }
   }
+  sum += (2 * k0 + 1 + 2 * words) * ws - 2 * wf;
   return sum;
 }
