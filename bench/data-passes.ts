@@ -181,7 +181,7 @@ export function passesText(rows: readonly PassRow[]): string {
   const target = passTarget(rows);
   return [
     '',
-    `Data add, one band on one thread, caller data in place: bare (no checksum), fused (add + checksum in one pass: every mode's data job) and two-pass (add, then checksum); ns/element median (fastest-slowest batch)`,
+    `Data add, one band on one thread, caller data in place: bare (no checksum), fused (add + checksum in one pass: every mode's data job) and two-pass (add, then checksum), timed in turns batch by batch; ns/element median (fastest-slowest batch); the ratios are medians of side-by-side batch ratios`,
     `GB/s counts the bytes moved: bare and fused ${TRAFFIC.bare} x element bytes per element (read A and B, write the output; the checksum moves nothing more), two-pass ${TRAFFIC.two_pass} x (the output read again)`,
     formatPasses(rows),
     ...(target ? [`Target (issue 14, measured, never asserted): ${target.text}`] : []),

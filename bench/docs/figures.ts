@@ -243,7 +243,7 @@ export function dataPasses(s: Sources): string {
   const target = passTarget(k.passes);
   return [
     `From \`${k.command}\`, run by that \`${s.run.command}\`${k.context ? ` (${k.context.cpu}, Node.js ${k.context.node}, ${day(k.context.date)})` : ''}. ` +
-      `The add on caller data in place, one band on one thread: ns per element, median of the rounds (GB/s of the bytes moved: ${TRAFFIC.bare} x element bytes per element for bare and fused, ${TRAFFIC.two_pass} x for two-pass).`,
+      `The add on caller data in place, one band on one thread, the three variants timed in turns, batch by batch: ns per element, median of the batches (GB/s of the bytes moved: ${TRAFFIC.bare} x element bytes per element for bare and fused, ${TRAFFIC.two_pass} x for two-pass); the ratios are medians of side-by-side batch ratios.`,
     '',
     markdownTable(
       ['kernel', 'dtype', 'n', 'bare', 'fused (add + checksum)', 'two-pass (add, then checksum)', 'fused / bare', 'two-pass / bare'],
