@@ -28,15 +28,10 @@ function compileLoop(op: ElementwiseOp, dtype: Dtype): BinaryLoop {
   return new Function('x', 'y', 'out', 'n', `for (let i = 0; i < n; i++) out[i] = ${EXPRESSION[op](dtype)};`) as BinaryLoop;
 }
 
-/** Compiles each (op, dtype) loop once, on first use. */
+/** Compiles each (op, dtype) loop once, on first use; looked up by op, then dtype (no key string made per call). */
 function perOpAndDtype<L>(compile: (op: ElementwiseOp, dtype: Dtype) => L): (op: ElementwiseOp, dtype: Dtype) => L {
-  const loops = new Map<string, L>();
-  return (op, dtype) => {
-    const key = `${op}:${dtype}`;
-    let loop = loops.get(key);
-    if (!loop) loops.set(key, (loop = compile(op, dtype)));
-    return loop;
-  };
+  const loops = {} as Record<ElementwiseOp, Partial<Record<Dtype, L>>>;
+  return (op, dtype) => ((loops[op] ??= {})[dtype] ??= compile(op, dtype));
 }
 
 const loopFor = perOpAndDtype(compileLoop);

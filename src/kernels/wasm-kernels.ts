@@ -57,16 +57,21 @@ type MatmulFn = (a: number, b: number, c: number, scratch: number, rows: number,
 type RandomMatmulFn = (c: number, scratch: number, rows: number, k: number, n: number, firstRow: number, seed: number) => number;
 const SUFFIX: Record<Dtype, string> = { int32: 'i32', float32: 'f32', float64: 'f64' };
 
+/** An empty table of kernel exports by op, then dtype (filled by the constructor). */
+function perOp<F>(): Record<ElementwiseOp, Record<Dtype, F>> {
+  return Object.fromEntries(ELEMENTWISE_OPS.map((op) => [op, {}])) as Record<ElementwiseOp, Record<Dtype, F>>;
+}
+
 export class WasmKernels implements Kernels {
   readonly kind = 'wasm' as const;
   readonly memory: WebAssembly.Memory;
   readonly simd: boolean;
   readonly #exports: KernelExports;
-  readonly #binary: Record<string, BinaryFn> = {};
-  /** By op, then dtype: no key string made per call. */
-  readonly #binaryChecksum = {} as Record<ElementwiseOp, Record<Dtype, BinaryChecksumFn>>;
-  readonly #fill: Record<string, FillFn> = {};
-  readonly #randomBinary: Record<string, RandomBinaryFn> = {};
+  // by op, then dtype: no key string is made per call
+  readonly #binary = perOp<BinaryFn>();
+  readonly #binaryChecksum = perOp<BinaryChecksumFn>();
+  readonly #randomBinary = perOp<RandomBinaryFn>();
+  readonly #fill = {} as Record<Dtype, FillFn>;
   readonly #matmul = {} as Record<Dtype, MatmulFn>;
   readonly #randomMatmul = {} as Record<Dtype, RandomMatmulFn>;
 
@@ -77,9 +82,9 @@ export class WasmKernels implements Kernels {
     this.simd = this.#exports.simd() === 1;
     for (const dtype of DTYPES) {
       for (const op of ELEMENTWISE_OPS) {
-        this.#binary[`${op}:${dtype}`] = this.#export<BinaryFn>(`${op}_${SUFFIX[dtype]}`);
-        (this.#binaryChecksum[op] ??= {} as Record<Dtype, BinaryChecksumFn>)[dtype] = this.#export<BinaryChecksumFn>(`${op}_checksum_${SUFFIX[dtype]}`);
-        this.#randomBinary[`${op}:${dtype}`] = this.#export<RandomBinaryFn>(`random_${op}_${SUFFIX[dtype]}`);
+        this.#binary[op][dtype] = this.#export<BinaryFn>(`${op}_${SUFFIX[dtype]}`);
+        this.#binaryChecksum[op][dtype] = this.#export<BinaryChecksumFn>(`${op}_checksum_${SUFFIX[dtype]}`);
+        this.#randomBinary[op][dtype] = this.#export<RandomBinaryFn>(`random_${op}_${SUFFIX[dtype]}`);
       }
       this.#fill[dtype] = this.#export<FillFn>(`fill_${SUFFIX[dtype]}`);
       this.#matmul[dtype] = this.#export<MatmulFn>(`matmul_${SUFFIX[dtype]}`);
@@ -95,7 +100,7 @@ export class WasmKernels implements Kernels {
   }
 
   binary(op: ElementwiseOp, dtype: Dtype, a: number, b: number, out: number, count: number): void {
-    this.#binary[`${op}:${dtype}`]!(a, b, out, count);
+    this.#binary[op][dtype](a, b, out, count);
   }
 
   binaryChecksum(op: ElementwiseOp, dtype: Dtype, a: number, b: number, out: number, count: number, firstWord: number): number {
@@ -103,11 +108,11 @@ export class WasmKernels implements Kernels {
   }
 
   fill(dtype: Dtype, ptr: number, cols: number, firstRow: number, rows: number, seed: number, matrix: number): void {
-    this.#fill[dtype]!(ptr, cols, firstRow, rows, seed, matrix);
+    this.#fill[dtype](ptr, cols, firstRow, rows, seed, matrix);
   }
 
   randomBinary(op: ElementwiseOp, dtype: Dtype, out: number, cols: number, firstRow: number, rows: number, seed: number): number {
-    return this.#randomBinary[`${op}:${dtype}`]!(out, cols, firstRow, rows, seed) >>> 0;
+    return this.#randomBinary[op][dtype](out, cols, firstRow, rows, seed) >>> 0;
   }
 
   checksum(ptr: number, words: number, firstWord: number): number {
