@@ -47,6 +47,18 @@ export interface CaseResult {
   resources: ResourceSummary | null;
   /** requests_per_sec / that of GET /add?mode=ts at the same n in this run. */
   ratio_vs_ts: number | null;
+  /** Which load generator ran the case, its CPU and how the answers were checked (absent in results written before it was recorded). */
+  generator?: GeneratorInfo;
+}
+
+export interface GeneratorInfo {
+  tool: 'wrk' | 'autocannon';
+  /** Why this one: "wrk: GET with a JSON answer", "autocannon: POST bodies", "autocannon: wrk not installed". */
+  why: string;
+  /** The generator's own CPU over the measured run, % of one core (wrk: the process; autocannon: the benchmark's process). */
+  cpu_pct: number | null;
+  /** How every answer was checked. */
+  check: string;
 }
 
 export interface ServerInfo {
