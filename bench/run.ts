@@ -27,11 +27,15 @@ import { ServerProcess } from './http/server-process.js';
 import { resultsText } from './http/table.js';
 import { proxySectionText, runProxySection, type ProxySection } from './cluster/bench-section.js';
 import { BENCH_STALL, measureStall, type StallResult } from './http/stall.js';
+import { LAB_CONFIGS, runLabJob, type LabJobSection } from './http/lab-job.js';
+import { LAB_JOB, LAB_JOB_QUICK } from './http/options.js';
 
 /** Seconds a case takes besides its load: the full check, connection set-up, the gap. */
 const CASE_OVERHEAD_S = 0.5;
 /** Seconds to start and stop the hosts and the proxy of one "through HAProxy" case, for the estimate only. */
 const PROXY_SETUP_S = 4;
+/** Seconds to start a server of "the lab's job" section and check its first answer, for the estimate only. */
+const LAB_SETUP_S = 2;
 /** Rough length of the kernel section, for the time-left estimate only. */
 const KERNELS_ESTIMATE_S = { full: 305, quick: 5 };
 
@@ -117,7 +121,11 @@ async function main(): Promise<void> {
   const kernelsEstimate = options.kernels ? (options.quick ? KERNELS_ESTIMATE_S.quick : KERNELS_ESTIMATE_S.full) : 0;
   const proxyCases = options.proxyHosts.length + (options.proxyHosts.includes(1) ? 1 : 0);
   const proxyEstimate = proxyCases * (options.warmup + options.duration + CASE_OVERHEAD_S) + options.proxyHosts.length * PROXY_SETUP_S;
-  const total = plan.length * (options.warmup + options.duration + CASE_OVERHEAD_S) + proxyEstimate + kernelsEstimate;
+  const lab = options.quick ? LAB_JOB_QUICK : LAB_JOB;
+  const labEstimate = options.labRounds
+    ? (options.quick ? 2 : LAB_CONFIGS.length) * (lab.warmup + lab.searchSeconds + LAB_SETUP_S) + options.labRounds * 4 * (lab.warmup + lab.seconds + CASE_OVERHEAD_S) + 4 * LAB_SETUP_S
+    : 0;
+  const total = plan.length * (options.warmup + options.duration + CASE_OVERHEAD_S) + labEstimate + proxyEstimate + kernelsEstimate;
   progress.log(`bench: ${plan.length} cases x (${options.warmup} s warm-up + ${options.duration} s), ${options.connections} connections; about ${clock(total)}`);
 
   progress.log('computing the expected answers with the pure-TS reference');
@@ -136,6 +144,7 @@ async function main(): Promise<void> {
   let kernels: KernelsSection | null = null;
   let proxy: ProxySection | null = null;
   let stall: StallResult | null = null;
+  let labJob: LabJobSection | null = null;
   try {
     results = addRatios(await runCases(options, cases, info, proxyEstimate + kernelsEstimate));
     if (options.stall && info.url && !controller.signal.aborted && (!info.started_by_bench || server?.alive)) stall = await runStall(info.url);
@@ -144,6 +153,14 @@ async function main(): Promise<void> {
       progress.log('stopping the server');
       await server.stop();
     }
+  }
+  if (options.labRounds && !controller.signal.aborted) {
+    progress.log(`the lab's job, like with like: /threading n=500 on wasmatrix -w 1 and -w 2, the lab's best Gunicorn configuration and node:http; ${options.labRounds} rounds`);
+    labJob = await runLabJob(
+      { ...lab, rounds: options.labRounds, connections: options.connections, timeout: options.timeout, serverArgs: options.serverArgs, shortSearch: options.quick, signal: controller.signal, log: (line) => progress.log(`  ${line}`) },
+      ref,
+    );
+    if (labJob.problem) progress.log(`the lab's job: ${labJob.problem}`);
   }
   if (options.proxyHosts.length && !controller.signal.aborted) {
     progress.log(`through HAProxy: /threading direct, then through the proxy with ${options.proxyHosts.join(', ')} hosts`);
@@ -164,7 +181,7 @@ async function main(): Promise<void> {
     progress.log(`kernels without HTTP: ${kernels.status}${kernels.problem ? ` (${kernels.problem.split('\n')[0]})` : ''}, ${Math.round(kernels.seconds)} s`);
   }
 
-  const partial = { cases: results, kernels, options, stall };
+  const partial = { cases: results, kernels, options, stall, lab_job: labJob };
   const run: BenchRun = {
     schema: 1,
     started_at: started.toISOString(),
@@ -178,6 +195,7 @@ async function main(): Promise<void> {
     kernels,
     proxy,
     stall,
+    lab_job: labJob,
     conclusions: conclusions(partial),
     targets: targets(partial),
   };

@@ -30,6 +30,8 @@ export interface BenchOptions {
   stall: boolean;
   /** Extra flags for the kernel benchmark. */
   kernelsArgs: string[];
+  /** Rounds of "the lab's job, like with like" (bench/http/lab-job.ts); 0: not run. */
+  labRounds: number;
   /** Host counts of the "through HAProxy" section (empty: not run). */
   proxyHosts: number[];
   /** Results folder; default bench/results/<date>-<hostname>/. */
@@ -39,8 +41,11 @@ export interface BenchOptions {
   help: boolean;
 }
 
-export const DEFAULTS = { duration: 10, warmup: 2, connections: 20, sizes: [500, 2048], dtype: 'int32', seeds: 4, timeout: 10, proxyHosts: [1, 2, 3] } as const;
+export const DEFAULTS = { duration: 5, warmup: 2, connections: 20, sizes: [500, 2048], dtype: 'int32', seeds: 4, timeout: 10, proxyHosts: [1, 2, 3] } as const;
 export const QUICK = { duration: 2, warmup: 0.5, sizes: [500] } as const;
+/** "The lab's job, like with like": rounds, seconds per measured run, warm-up, seconds per configuration of the lab search (wrk: whole seconds). */
+export const LAB_JOB = { rounds: 3, seconds: 5, warmup: 1, searchSeconds: 3 } as const;
+export const LAB_JOB_QUICK = { rounds: 1, seconds: 1, warmup: 1, searchSeconds: 1 } as const;
 /** The whole kernel benchmark (its defaults: every op, mode, dtype and size, 3 rounds, matmul included): the docs quote its tables from the committed run. */
 export const KERNELS_ARGS: string[] = [];
 export const KERNELS_QUICK_ARGS = ['--quick', '--dtypes', 'int32', '--sizes', '500,2048', '--ops', 'random+add', '--only-table'];
@@ -62,6 +67,10 @@ export const USAGE = `usage: npm run bench -- [options]
                         host counts (default 1,2,3 when the run has the threading case; not with --quick)
   --no-proxy            skip the "through HAProxy" section
   --no-kernels          skip the kernel benchmark section
+  --lab-rounds N        rounds of "the lab's job, like with like": /threading n=500 on wasmatrix -w 1 and -w 2,
+                        the lab's best Gunicorn configuration and plain node:http, with wrk, interleaved
+                        (default ${LAB_JOB.rounds}, --quick ${LAB_JOB_QUICK.rounds}; 0 or --no-lab: not run; never with --url)
+  --no-lab              skip it
   --no-stall            skip the stall measurement (/healthz while 8 connections flood the largest ts and wasm jobs)
   --kernels-args="ARGS" flags for bench:kernels (default: none, its full run; with --quick "${KERNELS_QUICK_ARGS.join(' ')}")
   --out DIR             results folder (default bench/results/<date>-<hostname>/)
@@ -101,6 +110,8 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
         'server-args': { type: 'string' },
         'no-kernels': { type: 'boolean', default: false },
         'no-stall': { type: 'boolean', default: false },
+        'lab-rounds': { type: 'string' },
+        'no-lab': { type: 'boolean', default: false },
         'proxy-hosts': { type: 'string' },
         'no-proxy': { type: 'boolean', default: false },
         'kernels-args': { type: 'string' },
@@ -143,6 +154,10 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     stall: !values['no-stall'],
     kernelsArgs: values['kernels-args'] === undefined ? (quick ? KERNELS_QUICK_ARGS : KERNELS_ARGS) : words(values['kernels-args']),
     proxyHosts,
+    labRounds:
+      values['no-lab'] || url !== null || values['lab-rounds'] === '0'
+        ? 0
+        : positive('lab-rounds', values['lab-rounds'], quick ? LAB_JOB_QUICK.rounds : LAB_JOB.rounds, true),
     out: values.out ?? null,
     latest: !values['no-latest'] && !quick && url === null && values.out === undefined,
     help: values.help!,
