@@ -173,7 +173,7 @@ export function labJobTargets(section: LabJobSection | null | undefined): Target
   const goal = `>= ${int(g.rps)} req/s, p99 < ${g.p99_ms} ms, >= ${g.x_lab}x the lab's best Gunicorn configuration in the same run`;
   const names = ['wasmatrix-w1', 'wasmatrix-w2'] as const;
   const label = (w: string): string => `/threading, n = ${LAB_N}, 20 connections, wrk: wasmatrix -w ${w}`;
-  const why = section === undefined ? 'not measured: this result has no "lab\'s job" section (written before it was recorded)' : section === null ? 'not measured (not run: --no-lab)' : null;
+  const why = section === undefined ? 'this result has no "lab\'s job" section (written before it was recorded)' : section === null ? 'not measured (not run: --no-lab)' : null;
   const lab = section?.contenders.find((c) => c.id === 'lab');
   const out: Target[] = names.map((id, i) => {
     const c = section?.contenders.find((x) => x.id === id);
