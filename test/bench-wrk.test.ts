@@ -9,9 +9,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { pickGenerator } from '../bench/http/generator.ts';
 import { labAnswerProblems, summarise, type LabJobRun } from '../bench/http/lab-job.ts';
-import { parseChildTicks, parseWrkReport, runWrk, wholeSeconds, wrkAvailable, wrkLatency, wrkLuaScript, wrkPhase } from '../bench/http/wrk.ts';
+import { parseChildTicks, parseWrkReport, runWrk, wholeSeconds, wrkAvailable, wrkLatency, wrkLuaScript, wrkPhase, type WrkReport } from '../bench/http/wrk.ts';
 
-const REPORT = {
+const REPORT: WrkReport = {
   duration_us: 2_000_000,
   requests: 1000,
   bytes: 400_000,
