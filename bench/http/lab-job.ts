@@ -159,11 +159,24 @@ export function labAnswerProblems(status: number, text: string): string[] {
   return problems;
 }
 
+/** Servers of this section still running: killed (their whole process groups) if the benchmark exits any other way. */
+const live = new Set<{ killNow(): void }>();
+let exitHookInstalled = false;
+function track(server: { killNow(): void }): void {
+  live.add(server);
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const s of live) s.killNow();
+  });
+}
+
 /** A server that is not wasmatrix (Gunicorn, node:http): started detached (its own process group), ready once it printed its URL and answers. */
 class ForeignServer {
   readonly child: ChildProcess;
   url = '';
   #output = '';
+  #spawnError: Error | undefined;
 
   constructor(
     readonly command: string,
@@ -171,6 +184,8 @@ class ForeignServer {
     cwd: string,
   ) {
     this.child = spawn(command, args, { cwd, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child.on('error', (e) => (this.#spawnError = e)); // e.g. ENOENT: gunicorn not installed
+    track(this);
     for (const stream of [this.child.stdout!, this.child.stderr!]) {
       stream.setEncoding('utf8').on('data', (d: string) => {
         this.#output = (this.#output + d).slice(-8000);
@@ -185,6 +200,7 @@ class ForeignServer {
   async ready(path: string, timeoutMs = 60_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
+      if (this.#spawnError) throw new Error(`${this.command} could not start: ${this.#spawnError.message}${this.command === GUNICORN ? ' (Debian: apt-get install gunicorn python3-flask python3-numpy)' : ''}`);
       if (this.child.exitCode !== null || this.child.signalCode !== null) throw new Error(`${this.command} ended before it was ready: ${this.#output.trim().slice(-400)}`);
       this.url ||= /(?:Listening at: |listening on )(http:\/\/127\.0\.0\.1:\d+)/.exec(this.#output)?.[1] ?? '';
       if (this.url) {
@@ -201,7 +217,16 @@ class ForeignServer {
     throw new Error(`${this.command} not ready after ${timeoutMs} ms: ${this.#output.trim().slice(-400)}`);
   }
 
+  killNow(): void {
+    try {
+      if (this.child.pid !== undefined) process.kill(-this.child.pid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
+
   async stop(): Promise<void> {
+    live.delete(this);
     const pgid = this.child.pid;
     if (pgid === undefined) return;
     for (let i = 0; i < 50 && groupAlive(pgid); i++) {
@@ -333,6 +358,7 @@ export async function runLabJob(o: LabJobOptions, ref: Reference): Promise<LabJo
     for (const [id, w] of [['wasmatrix-w1', '1'], ['wasmatrix-w2', '2']] as const) {
       try {
         wasmatrix[id] = await ServerProcess.start({ args: ['-w', w, ...o.serverArgs] });
+        track(wasmatrix[id]);
       } catch (e) {
         problems[id] = `did not start: ${(e as Error).message.split('\n')[0]}`;
       }
@@ -389,7 +415,7 @@ export async function runLabJob(o: LabJobOptions, ref: Reference): Promise<LabJo
   } catch (e) {
     section.problem = (e as Error).message;
   } finally {
-    await Promise.all([...Object.values(wasmatrix).map((s) => s.stop()), ...Object.values(foreign).map((s) => s.stop())]);
+    await Promise.all([...Object.values(wasmatrix).map((s) => s.stop().then(() => live.delete(s))), ...Object.values(foreign).map((s) => s.stop())]);
   }
   return section;
 }
