@@ -28,6 +28,7 @@ import { resultsText } from './http/table.js';
 import { proxySectionText, runProxySection, type ProxySection } from './cluster/bench-section.js';
 import { BENCH_STALL, measureStall, type StallResult } from './http/stall.js';
 import { LAB_CONFIGS, runLabJob, type LabJobSection } from './http/lab-job.js';
+import { labJobText } from './http/lab-job-report.js';
 import { LAB_JOB, LAB_JOB_QUICK } from './http/options.js';
 
 /** Seconds a case takes besides its load: the full check, connection set-up, the gap. */
@@ -205,6 +206,7 @@ async function main(): Promise<void> {
   if (options.latest && !run.interrupted) refreshLatest(dir);
 
   process.stdout.write(`\n${resultsText(results)}\n\n`);
+  if (labJob?.contenders.length) process.stdout.write(`${labJobText(labJob)}\n\n`);
   if (proxy) process.stdout.write(`${proxySectionText(proxy)}\n\n`);
   for (const line of run.conclusions) process.stdout.write(`- ${line}\n`);
   process.stdout.write('\n');

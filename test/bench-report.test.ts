@@ -10,10 +10,11 @@ import { allCharts, latencyChart, requestsChart } from '../bench/http/charts.ts'
 import { conclusions, targets } from '../bench/http/conclusions.ts';
 import { resultsDirName, writeResults } from '../bench/http/output.ts';
 import { markdownReport } from '../bench/http/report.ts';
+import { labJobText } from '../bench/http/lab-job-report.ts';
 import { resultsText } from '../bench/http/table.ts';
 import { proxySectionText } from '../bench/cluster/bench-section.ts';
 import type { BenchRun } from '../bench/http/results.ts';
-import { fakeProxySection, fakeRun, fakeStall } from './fixtures/bench-results.ts';
+import { fakeLabJob, fakeProxySection, fakeRun, fakeStall } from './fixtures/bench-results.ts';
 
 function completeRun() {
   const run = fakeRun();
@@ -37,6 +38,7 @@ test('the Markdown report states machine, command, method, results, conclusions,
   assert.ok(md.includes("\n## The lab's job, like with like\n"));
   assert.match(md, /\| wasmatrix -w 1 \| 10,500 \| 10,400 to 10,700 \| 1\.33 \| 4\.00 \| 25\.00x \| 180% \| 8% \| 189,600 \|/);
   assert.match(md, /\*\*threading -w 2 --threads 4\*\*/);
+  assert.match(labJobText(fakeLabJob()), /lab = threading -w 2 --threads 4\):\nserver .*\n-+.*\nwasmatrix -w 1 +10,500 +10,400 to 10,700 .* 25\.00x/);
   assert.match(md, /\| multiprocessing -w 1 \| `gunicorn -w 1 -b 127\.0\.0\.1:0 app_multiprocessing:app` \| failed: status 500 \|/);
 });
 

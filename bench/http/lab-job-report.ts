@@ -5,9 +5,33 @@
 
 import { int, ms, pct, ratio } from './format.js';
 import type { LabJobSection } from './lab-job.js';
-import { markdownTable } from './table.js';
+import { markdownTable, textTable } from './table.js';
 
 const or = (x: number | null, f: (x: number) => string): string => (x === null ? '-' : f(x));
+
+const CONTENDER_HEADER = ['server', 'req/s', 'min to max', 'p50 ms', 'p99 ms', 'x the lab', 'server CPU', 'wrk CPU', 'answers checked'];
+const NUMERIC = new Set([1, 2, 3, 4, 5, 6, 7, 8]);
+
+/** One row per server: medians, spread, ratio to the lab's median of the same run. */
+function contenderRows(section: LabJobSection): string[][] {
+  const lab = section.contenders.find((c) => c.id === 'lab');
+  return section.contenders.map((c) => [
+    c.median_rps === null ? `${c.label} (not measured: ${c.problem})` : c.label,
+    or(c.median_rps, int),
+    c.min_rps === null ? '-' : `${int(c.min_rps)} to ${int(c.max_rps!)}`,
+    or(c.median_p50_ms, ms),
+    or(c.median_p99_ms, ms),
+    c.median_rps !== null && lab?.median_rps ? ratio(c.median_rps / lab.median_rps) : '-',
+    or(c.median_server_cpu_pct, pct),
+    or(c.median_generator_cpu_pct, pct),
+    int(c.runs.reduce((s, r) => s + r.checked, 0)),
+  ]);
+}
+
+/** The servers' table as aligned text, for the benchmark's stdout. */
+export function labJobText(section: LabJobSection): string {
+  return `The lab's job, like with like (GET /threading n=${section.n}, ${section.connections} connections, ${section.generator === 'wrk' ? 'wrk' : section.generator}, median of ${section.rounds}; lab = ${section.lab_best ?? 'none'}):\n${textTable(CONTENDER_HEADER, contenderRows(section), NUMERIC)}`;
+}
 
 export function labJobMarkdown(section: LabJobSection | null | undefined): string[] {
   if (section === undefined) return ['Not in this result (written before the section was recorded): the next `npm run bench` records it.'];
@@ -20,26 +44,8 @@ export function labJobMarkdown(section: LabJobSection | null | undefined): strin
     '',
   ];
   if (section.problem) lines.push(`**Problem**: ${section.problem}`, '');
-  const lab = section.contenders.find((c) => c.id === 'lab');
   if (section.contenders.length) {
-    lines.push(
-      markdownTable(
-        ['server', 'req/s', 'min to max', 'p50 ms', 'p99 ms', 'x the lab', 'server CPU', 'wrk CPU', 'answers checked'],
-        section.contenders.map((c) => [
-          c.median_rps === null ? `${c.label} (not measured: ${c.problem})` : c.label,
-          or(c.median_rps, int),
-          c.min_rps === null ? '-' : `${int(c.min_rps)} to ${int(c.max_rps!)}`,
-          or(c.median_p50_ms, ms),
-          or(c.median_p99_ms, ms),
-          c.median_rps !== null && lab?.median_rps ? ratio(c.median_rps / lab.median_rps) : '-',
-          or(c.median_server_cpu_pct, pct),
-          or(c.median_generator_cpu_pct, pct),
-          int(c.runs.reduce((s, r) => s + r.checked, 0)),
-        ]),
-        new Set([1, 2, 3, 4, 5, 6, 7, 8]),
-      ),
-      '',
-    );
+    lines.push(markdownTable(CONTENDER_HEADER, contenderRows(section), NUMERIC), '');
   }
   lines.push(
     `The lab's baseline is the fastest of the configurations the lab describes, each measured first for ${section.search_seconds} s with the same settings ` +
