@@ -17,7 +17,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ROOT } from '../../src/paths.js';
 import { buildCase, fixedSeeds } from './cases.js';
 import { runCase } from './case-runner.js';
-import { wrkPresent } from './generator.js';
+import { WRK_CHECK, wrkPresent } from './generator.js';
 import type { Reference } from './reference.js';
 import { ResourceSampler, type ResourceSummary } from './resource-sampler.js';
 import { groupAlive, ServerProcess } from './server-process.js';
@@ -344,8 +344,8 @@ export async function runLabJob(o: LabJobOptions, ref: Reference): Promise<LabJo
   const foreign: Partial<Record<ContenderId, ForeignServer>> = {};
   const problems: Partial<Record<ContenderId, string>> = {};
   const meta: Record<ContenderId, { label: string; command: string; check: string }> = {
-    'wasmatrix-w1': { label: 'wasmatrix -w 1', command: `node dist/src/cli/main.js -w 1 ${o.serverArgs.join(' ')}`.trim(), check: "wrk's Lua response(): status 200 and the checksum for the seed the answer names" },
-    'wasmatrix-w2': { label: 'wasmatrix -w 2', command: `node dist/src/cli/main.js -w 2 ${o.serverArgs.join(' ')}`.trim(), check: "wrk's Lua response(): status 200 and the checksum for the seed the answer names" },
+    'wasmatrix-w1': { label: 'wasmatrix -w 1', command: ['node dist/src/cli/main.js', ...o.serverArgs, '-w 1'].join(' '), check: WRK_CHECK },
+    'wasmatrix-w2': { label: 'wasmatrix -w 2', command: ['node dist/src/cli/main.js', ...o.serverArgs, '-w 2'].join(' '), check: WRK_CHECK },
     lab: {
       label: `the lab: Gunicorn ${best?.config ?? '(none ran)'}`,
       command: best?.command ?? '-',
@@ -357,7 +357,7 @@ export async function runLabJob(o: LabJobOptions, ref: Reference): Promise<LabJo
   try {
     for (const [id, w] of [['wasmatrix-w1', '1'], ['wasmatrix-w2', '2']] as const) {
       try {
-        wasmatrix[id] = await ServerProcess.start({ args: ['-w', w, ...o.serverArgs] });
+        wasmatrix[id] = await ServerProcess.start({ args: [...o.serverArgs, '-w', w] }) // -w last: it wins over any in --server-args;
         track(wasmatrix[id]);
       } catch (e) {
         problems[id] = `did not start: ${(e as Error).message.split('\n')[0]}`;
