@@ -137,6 +137,21 @@ if (wrkAvailable() || process.env.WASMATRIX_REQUIRE_TOOLS === '1') {
       server.close();
     }
   });
+
+  test('real wrk: a server that never answers gives a report of zeros (no garbage from the empty histogram)', async () => {
+    const server = createServer(() => {}); // holds every request
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const run = await runWrk(script, settings(`http://127.0.0.1:${(server.address() as AddressInfo).port}`));
+      assert.is(run.report.requests, 0);
+      assert.equal(run.report.latency_us.min, 0);
+      assert.equal(run.report.latency_us.distribution[0], [1, 0]);
+      assert.is(wrkLatency(run.report).count, 0);
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  });
 } else {
   test.skip('real wrk: not installed (Debian: apt-get install wrk)', () => {});
 }

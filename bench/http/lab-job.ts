@@ -11,16 +11,15 @@
 // stays up, idle, while the others are measured), reported as the median with
 // the spread. The ratios "x the lab" come from this one run.
 
-import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { ROOT } from '../../src/paths.js';
 import { buildCase, fixedSeeds } from './cases.js';
 import { runCase } from './case-runner.js';
 import { WRK_CHECK, wrkPresent } from './generator.js';
 import type { Reference } from './reference.js';
 import { ResourceSampler, type ResourceSummary } from './resource-sampler.js';
-import { groupAlive, ServerProcess } from './server-process.js';
+import { ForeignServer, track, untrack } from './foreign-server.js';
+import { ServerProcess } from './server-process.js';
 import { runWrk, wrkLatency, wrkPhase, type WrkRun } from './wrk.js';
 
 export const LAB_JOB_N = 500;
@@ -159,91 +158,6 @@ export function labAnswerProblems(status: number, text: string): string[] {
   return problems;
 }
 
-/** Servers of this section still running: killed (their whole process groups) if the benchmark exits any other way. */
-const live = new Set<{ killNow(): void }>();
-let exitHookInstalled = false;
-function track(server: { killNow(): void }): void {
-  live.add(server);
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on('exit', () => {
-    for (const s of live) s.killNow();
-  });
-}
-
-/** A server that is not wasmatrix (Gunicorn, node:http): started detached (its own process group), ready once it printed its URL and answers. */
-class ForeignServer {
-  readonly child: ChildProcess;
-  url = '';
-  #output = '';
-  #spawnError: Error | undefined;
-
-  constructor(
-    readonly command: string,
-    args: string[],
-    cwd: string,
-  ) {
-    this.child = spawn(command, args, { cwd, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-    this.child.on('error', (e) => (this.#spawnError = e)); // e.g. ENOENT: gunicorn not installed
-    track(this);
-    for (const stream of [this.child.stdout!, this.child.stderr!]) {
-      stream.setEncoding('utf8').on('data', (d: string) => {
-        this.#output = (this.#output + d).slice(-8000);
-      });
-    }
-  }
-
-  get pid(): number {
-    return this.child.pid!;
-  }
-
-  async ready(path: string, timeoutMs = 60_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      if (this.#spawnError) throw new Error(`${this.command} could not start: ${this.#spawnError.message}${this.command === GUNICORN ? ' (Debian: apt-get install gunicorn python3-flask python3-numpy)' : ''}`);
-      if (this.child.exitCode !== null || this.child.signalCode !== null) throw new Error(`${this.command} ended before it was ready: ${this.#output.trim().slice(-400)}`);
-      this.url ||= /(?:Listening at: |listening on )(http:\/\/127\.0\.0\.1:\d+)/.exec(this.#output)?.[1] ?? '';
-      if (this.url) {
-        try {
-          const res = await fetch(this.url + path, { signal: AbortSignal.timeout(5000) });
-          await res.arrayBuffer();
-          if (res.status === 200) return;
-        } catch {
-          // not yet
-        }
-      }
-      await sleep(100);
-    }
-    throw new Error(`${this.command} not ready after ${timeoutMs} ms: ${this.#output.trim().slice(-400)}`);
-  }
-
-  killNow(): void {
-    try {
-      if (this.child.pid !== undefined) process.kill(-this.child.pid, 'SIGKILL');
-    } catch {
-      // gone
-    }
-  }
-
-  async stop(): Promise<void> {
-    live.delete(this);
-    const pgid = this.child.pid;
-    if (pgid === undefined) return;
-    for (let i = 0; i < 50 && groupAlive(pgid); i++) {
-      if (i === 0 || i % 10 === 0) {
-        try {
-          process.kill(-pgid, i === 0 ? 'SIGTERM' : 'SIGKILL');
-        } catch {
-          // gone
-        }
-      }
-      await sleep(100);
-    }
-    this.child.stdout?.destroy();
-    this.child.stderr?.destroy();
-  }
-}
-
 /** One checked, measured run on a foreign server: one answer checked in full, a wrk warm-up, then the measured wrk run with /proc sampling of its process tree. */
 async function measureForeign(server: ForeignServer, path: string, o: LabJobOptions, seconds: number): Promise<LabJobRun> {
   const res = await fetch(server.url + path, { signal: AbortSignal.timeout(o.timeout * 1000) });
@@ -351,13 +265,14 @@ export async function runLabJob(o: LabJobOptions, ref: Reference): Promise<LabJo
       command: best?.command ?? '-',
       check: 'one answer in full (status "ok", ten sample sums in 0..198), then every answer in wrk\'s Lua response(): status 200 and "status": "ok" (its matrices are unseeded)',
     },
-    'node-http': { label: 'plain node:http + typed arrays', command: 'node dist/bench/lab/node-http.js', check: 'as the lab' },
+    'node-http': { label: 'plain node:http + typed arrays', command: 'node dist/bench/lab/node-http.js', check: 'as the lab\'s (the same JSON, unseeded matrices)' },
   };
   const order: ContenderId[] = ['wasmatrix-w1', 'wasmatrix-w2', 'lab', 'node-http'];
   try {
     for (const [id, w] of [['wasmatrix-w1', '1'], ['wasmatrix-w2', '2']] as const) {
       try {
-        wasmatrix[id] = await ServerProcess.start({ args: [...o.serverArgs, '-w', w] }) // -w last: it wins over any in --server-args;
+        // -w last: it wins over any -w in --server-args
+        wasmatrix[id] = await ServerProcess.start({ args: [...o.serverArgs, '-w', w] });
         track(wasmatrix[id]);
       } catch (e) {
         problems[id] = `did not start: ${(e as Error).message.split('\n')[0]}`;
@@ -415,7 +330,7 @@ export async function runLabJob(o: LabJobOptions, ref: Reference): Promise<LabJo
   } catch (e) {
     section.problem = (e as Error).message;
   } finally {
-    await Promise.all([...Object.values(wasmatrix).map((s) => s.stop().then(() => live.delete(s))), ...Object.values(foreign).map((s) => s.stop())]);
+    await Promise.all([...Object.values(wasmatrix).map((s) => s.stop().then(() => untrack(s))), ...Object.values(foreign).map((s) => s.stop())]);
   }
   return section;
 }

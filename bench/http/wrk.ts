@@ -134,9 +134,12 @@ function done(summary, latency, requests)
   end
   local e = summary.errors
   local dist = {}
+  -- an empty histogram (no answer completed) has garbage extremes: report zeros
+  local none = summary.requests == 0
   for _, pair in ipairs({${percentiles}}) do
-    table.insert(dist, string.format("[%s,%d]", pair[1], pair[2]))
+    table.insert(dist, string.format("[%s,%d]", pair[1], none and 0 or pair[2]))
   end
+  local function lat(x) if none then return 0 end return x end
   io.write(string.format(
     '${REPORT_MARK}{"duration_us":%d,"requests":%d,"bytes":%d,' ..
     '"errors":{"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d},' ..
@@ -145,8 +148,8 @@ function done(summary, latency, requests)
     summary.duration, summary.requests, summary.bytes,
     e.connect, e.read, e.write, e.status, e.timeout,
     a, r, w, n, jsonString(ex),
-    latency.min, latency.mean, latency.max, latency.stdev,
-    latency:percentile(50), latency:percentile(90), latency:percentile(99), table.concat(dist, ",")))
+    lat(latency.min), lat(latency.mean), lat(latency.max), lat(latency.stdev),
+    lat(latency:percentile(50)), lat(latency:percentile(90)), lat(latency:percentile(99)), table.concat(dist, ",")))
 end
 `;
 }
