@@ -29,6 +29,8 @@ import { proxySectionText, runProxySection, type ProxySection } from './cluster/
 import { BENCH_STALL, measureStall, type StallResult } from './http/stall.js';
 import { LAB_CONFIGS, runLabJob, type LabJobSection } from './http/lab-job.js';
 import { labJobText } from './http/lab-job-report.js';
+import { wrkPresent } from './http/generator.js';
+import { wholeSeconds } from './http/wrk.js';
 import { LAB_JOB, LAB_JOB_QUICK } from './http/options.js';
 
 /** Seconds a case takes besides its load: the full check, connection set-up, the gap. */
@@ -39,6 +41,9 @@ const PROXY_SETUP_S = 4;
 const LAB_SETUP_S = 2;
 /** Rough length of the kernel section, for the time-left estimate only. */
 const KERNELS_ESTIMATE_S = { full: 305, quick: 5 };
+
+/** Seconds one case takes, for the estimates: wrk runs whole seconds. */
+const caseSeconds = (o: BenchOptions): number => (wrkPresent() ? wholeSeconds(o.warmup) + wholeSeconds(o.duration) : o.warmup + o.duration) + CASE_OVERHEAD_S;
 
 const progress = new Progress();
 const controller = new AbortController();
@@ -59,7 +64,7 @@ async function startServer(options: BenchOptions, info: ServerInfo): Promise<voi
 
 async function runCases(options: BenchOptions, cases: BenchCase[], info: ServerInfo, kernelsEstimate: number): Promise<CaseResult[]> {
   const results: CaseResult[] = [];
-  const perCase = options.warmup + options.duration + CASE_OVERHEAD_S;
+  const perCase = caseSeconds(options);
   for (const [i, c] of cases.entries()) {
     if (controller.signal.aborted) break;
     const label = `[${i + 1}/${cases.length}] ${c.label} n=${c.n}`;
@@ -121,12 +126,12 @@ async function main(): Promise<void> {
   const plan = planCases(options.modes, options.sizes);
   const kernelsEstimate = options.kernels ? (options.quick ? KERNELS_ESTIMATE_S.quick : KERNELS_ESTIMATE_S.full) : 0;
   const proxyCases = options.proxyHosts.length + (options.proxyHosts.includes(1) ? 1 : 0);
-  const proxyEstimate = proxyCases * (options.warmup + options.duration + CASE_OVERHEAD_S) + options.proxyHosts.length * PROXY_SETUP_S;
+  const proxyEstimate = proxyCases * caseSeconds(options) + options.proxyHosts.length * PROXY_SETUP_S;
   const lab = options.quick ? LAB_JOB_QUICK : LAB_JOB;
   const labEstimate = options.labRounds
     ? (options.quick ? 2 : LAB_CONFIGS.length) * (lab.warmup + lab.searchSeconds + LAB_SETUP_S) + options.labRounds * 4 * (lab.warmup + lab.seconds + CASE_OVERHEAD_S) + 4 * LAB_SETUP_S
     : 0;
-  const total = plan.length * (options.warmup + options.duration + CASE_OVERHEAD_S) + labEstimate + proxyEstimate + kernelsEstimate;
+  const total = plan.length * caseSeconds(options) + labEstimate + proxyEstimate + kernelsEstimate;
   progress.log(`bench: ${plan.length} cases x (${options.warmup} s warm-up + ${options.duration} s), ${options.connections} connections; about ${clock(total)}`);
 
   progress.log('computing the expected answers with the pure-TS reference');

@@ -52,7 +52,7 @@ export const KERNELS_QUICK_ARGS = ['--quick', '--dtypes', 'int32', '--sizes', '5
 
 export const USAGE = `usage: npm run bench -- [options]
 
-  --quick               short run (under a minute): n=${QUICK.sizes.join(',')}, ${QUICK.duration} s per case, short kernel table
+  --quick               short run (about a minute and a half): n=${QUICK.sizes.join(',')}, ${QUICK.duration} s per case, one round of the lab's job, short kernel table
   --duration SEC        measured seconds per case (default ${DEFAULTS.duration})
   --warmup SEC          checked but unmeasured load before each case (default ${DEFAULTS.warmup})
   --connections N       concurrent connections, pipelining 1 (default ${DEFAULTS.connections})
