@@ -43,7 +43,7 @@ const LAB_SETUP_S = 2;
 const KERNELS_ESTIMATE_S = { full: 305, quick: 5 };
 
 /** Seconds one case takes, for the estimates: wrk runs whole seconds. */
-const caseSeconds = (o: BenchOptions): number => (wrkPresent() ? wholeSeconds(o.warmup) + wholeSeconds(o.duration) : o.warmup + o.duration) + CASE_OVERHEAD_S;
+const caseSeconds = (o: BenchOptions): number => (wrkPresent() && o.generator === 'auto' ? wholeSeconds(o.warmup) + wholeSeconds(o.duration) : o.warmup + o.duration) + CASE_OVERHEAD_S;
 
 const progress = new Progress();
 const controller = new AbortController();
@@ -87,6 +87,7 @@ async function runCases(options: BenchOptions, cases: BenchCase[], info: ServerI
       duration: options.duration,
       timeout: options.timeout,
       signal: controller.signal,
+      generator: options.generator,
       onPhase: (phase, seconds) => progress.phase(`${label} ${phase}`, seconds, after + (phase === 'warm-up' ? options.duration : 0)),
     });
     if (info.started_by_bench && server && !server.alive) {

@@ -17,6 +17,9 @@ test('no flags: every case at n = 500 and 2048, 20 connections, 5 s each, the la
   assert.ok(o.stall);
   assert.not.ok(parseBenchArgs(['--no-stall']).stall);
   assert.is(o.labRounds, LAB_JOB.rounds);
+  assert.is(o.generator, 'auto');
+  assert.is(parseBenchArgs(['--generator', 'autocannon']).generator, 'autocannon');
+  assert.throws(() => parseBenchArgs(['--generator', 'ab']), /--generator: "ab" is not auto or autocannon/);
   assert.is(parseBenchArgs(['--lab-rounds', '5']).labRounds, 5);
   assert.is(parseBenchArgs(['--no-lab']).labRounds, 0);
   assert.is(parseBenchArgs(['--lab-rounds', '0']).labRounds, 0);

@@ -30,6 +30,8 @@ export interface BenchOptions {
   stall: boolean;
   /** Extra flags for the kernel benchmark. */
   kernelsArgs: string[];
+  /** 'autocannon': every case with autocannon; 'auto': wrk for the GET cases when installed (bench/http/generator.ts). */
+  generator: 'auto' | 'autocannon';
   /** Rounds of "the lab's job, like with like" (bench/http/lab-job.ts); 0: not run. */
   labRounds: number;
   /** Host counts of the "through HAProxy" section (empty: not run). */
@@ -67,6 +69,8 @@ export const USAGE = `usage: npm run bench -- [options]
                         host counts (default 1,2,3 when the run has the threading case; not with --quick)
   --no-proxy            skip the "through HAProxy" section
   --no-kernels          skip the kernel benchmark section
+  --generator G         auto (wrk for the GET cases when /usr/bin/wrk is installed, autocannon for uploads) or
+                        autocannon (every case, as before wrk; for comparisons) (default auto)
   --lab-rounds N        rounds of "the lab's job, like with like": /threading n=500 on wasmatrix -w 1 and -w 2,
                         the lab's best Gunicorn configuration and plain node:http, with wrk, interleaved
                         (default ${LAB_JOB.rounds}, --quick ${LAB_JOB_QUICK.rounds}; 0 or --no-lab: not run; never with --url)
@@ -111,6 +115,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
         'no-kernels': { type: 'boolean', default: false },
         'no-stall': { type: 'boolean', default: false },
         'lab-rounds': { type: 'string' },
+        generator: { type: 'string' },
         'no-lab': { type: 'boolean', default: false },
         'proxy-hosts': { type: 'string' },
         'no-proxy': { type: 'boolean', default: false },
@@ -137,6 +142,8 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
       : !quick && url === null && modes.includes('threading')
         ? [...DEFAULTS.proxyHosts]
         : [];
+  const generator = values.generator ?? 'auto';
+  if (generator !== 'auto' && generator !== 'autocannon') throw new BenchUsageError(`--generator: "${generator}" is not auto or autocannon`);
   if (url !== null && !/^http:\/\/[^/]+$/.test(url)) throw new BenchUsageError(`--url: "${values.url}" is not http://HOST:PORT`);
   return {
     quick,
@@ -154,6 +161,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     stall: !values['no-stall'],
     kernelsArgs: values['kernels-args'] === undefined ? (quick ? KERNELS_QUICK_ARGS : KERNELS_ARGS) : words(values['kernels-args']),
     proxyHosts,
+    generator,
     labRounds:
       values['no-lab'] || url !== null || values['lab-rounds'] === '0'
         ? 0
