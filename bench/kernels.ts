@@ -11,7 +11,7 @@
 //   node dist/bench/kernels.js [--json] [--quick] [--sizes 64,500] [--modes wasm,threads]
 //        [--dtypes int32] [--ops add,random+add,matmul,data-passes] [--matmul-sizes 64,512]
 //        [--pass-sizes 500,2048] [--clock wall|cpu]
-//        [--workers 2] [--rounds 3] [--only-table] [--markdown] [--write-thresholds]
+//        [--workers 2] [--rounds 3] [--only-table] [--markdown] [--write-thresholds] [--ts-in-process]
 //
 // --clock cpu times the matmul rows by this process's CPU time and keeps only
 // the one-core cells (ts, wasm, NumPy on one thread, the C ceiling): on a
@@ -30,19 +30,29 @@
 // --ops data-passes: the add on caller data, bare against fused with its
 // checksum (and the old two passes), per kernel, dtype and n (--pass-sizes,
 // default 64,500,1024,2048,4096); see data-passes.ts.
+//
+// Like for like (issue 14): every ts cell is timed in a fresh child process
+// (ts-isolated.ts), so no earlier cell's JIT state reaches the baseline; pool
+// cells also time each call and report p10, p50 and p90 (a hand-off is bimodal);
+// the roofline builds C four ways in the same run and C with OpenMP on 1 and
+// 2 threads, the yardstick of the pool's speed-up (roofline.ts, comparisons.ts).
 
+import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
+import { thresholdsPath, type ThresholdsFile } from '../src/engines/auto-thresholds.js';
 import { createEngines } from '../src/engines/index.js';
 import { MODES, type KernelKind, type Mode } from '../src/engines/job.js';
 import { DTYPES, ELEMENT_BYTES, isDtype, type Dtype, type MatrixArray } from '../src/kernels/dtype.js';
-import { BENCH_OPS, callerData, LocalKernels, prepareCase, type BenchOp } from './cases.js';
+import { BENCH_OPS, callerData, LocalKernels, prepareCase, type BenchOp, type CaseSpec } from './cases.js';
 import { PASS_KERNELS, PASS_MEASURE, PASS_SIZES, measurePasses, passesText, type PassRow } from './data-passes.js';
 import { findPythonWithNumpy } from './numpy.js';
 import { CEILING_FLAGS, matmulCeiling } from './matmul-ceiling.js';
 import { formatMatmul, MATMUL_DTYPES, MATMUL_MODES, MATMUL_SIZES, matmulTargets, measureMatmul, runNumpy, type MatmulClock, type MatmulRow } from './matmul.js';
-import { DEFAULT_MEASURE, measure, QUICK_MEASURE, summarize, SWEEP_MEASURE, type Timing } from './measure.js';
-import { runC, timeAddKernel, type RooflineRow } from './roofline.js';
+import { DEFAULT_MEASURE, measure, percentile, QUICK_MEASURE, summarize, SWEEP_MEASURE, type Timing } from './measure.js';
+import { KERNEL_TITLES, openmpTable, thresholdsProvenance, parallelChecks, parallelLines, rooflineFindings, rooflineTable, spreadTable, type CSection, type OpenmpRow, type RooflineRow } from './comparisons.js';
+import { C_BUILDS, CRoofline, describeCpu, OPENMP_BUILD, OPENMP_KERNELS, OPENMP_MIN_N, ROOFLINE_SIZES, timeKernel } from './roofline.js';
+import { timeTsCell, TS_ISOLATION } from './ts-isolated.js';
 import { measureSpawnCost, SPAWN_N } from './spawn-cost.js';
 import { formatMarkdown, formatReport, type KernelBenchJson, type Row, type SpawnCostLine } from './report.js';
 import { measureThresholds, writeThresholds } from './thresholds.js';
@@ -92,6 +102,7 @@ function parseOptions() {
       'only-table': { type: 'boolean', default: false },
       markdown: { type: 'boolean', default: false },
       'write-thresholds': { type: 'boolean', default: false },
+      'ts-in-process': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -109,6 +120,10 @@ function parseOptions() {
     measure: values.quick ? QUICK_MEASURE : DEFAULT_MEASURE,
     sweep: values.quick ? QUICK_MEASURE : SWEEP_MEASURE,
     sizes,
+    /** The roofline's sizes: --sizes when given. */
+    rooflineSizes: values.sizes === undefined ? ROOFLINE_SIZES : sizes,
+    /** Time ts cells in this process (after whatever ran before them) instead of a fresh child each. */
+    tsInProcess: values['ts-in-process'],
     modes: listOf<Mode>('modes', values.modes, MODES, (s) => (MODES as readonly string[]).includes(s)),
     dtypes,
     ops: ops.filter((op): op is BenchOp => (BENCH_OPS as readonly string[]).includes(op)),
@@ -135,7 +150,7 @@ function parseOptions() {
 async function main(): Promise<void> {
   const options = parseOptions();
   if (options.help) {
-    console.log('usage: node dist/bench/kernels.js [--json] [--quick] [--sizes 64,500] [--modes ts,wasm,threads,processes,auto] [--dtypes int32,float32,float64] [--ops add,random+add,matmul,data-passes] [--matmul-sizes 64,128,256,512,1024,2048] [--pass-sizes 64,500,1024,2048,4096] [--clock wall|cpu] [--workers 2] [--rounds 3] [--only-table] [--markdown] [--write-thresholds]');
+    console.log('usage: node dist/bench/kernels.js [--json] [--quick] [--sizes 64,500] [--modes ts,wasm,threads,processes,auto] [--dtypes int32,float32,float64] [--ops add,random+add,matmul,data-passes] [--matmul-sizes 64,128,256,512,1024,2048] [--pass-sizes 64,500,1024,2048,4096] [--clock wall|cpu] [--workers 2] [--rounds 3] [--only-table] [--markdown] [--write-thresholds] [--ts-in-process]');
     return;
   }
   // progress and tables go to stderr under --json, so stdout holds only the JSON
@@ -145,6 +160,7 @@ async function main(): Promise<void> {
   const local = new LocalKernels(engines);
   try {
     const context = `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, Node ${process.version}, kernels ${engines.simd ? 'SIMD' : 'scalar'}, pools of ${options.workers}`;
+    const tsBaseline = options.tsInProcess ? 'ts cells timed in this process, in the table\'s order (--ts-in-process)' : TS_ISOLATION;
     if (options.writeThresholds) {
       progress(`measuring auto thresholds (${context})`);
       // --ops matmul alone measures only matmul's table (the other is kept from the file)
@@ -168,22 +184,23 @@ async function main(): Promise<void> {
     }
     const matmul = options.matmul ? await matmulSection(engines, local, options, options.matmul, progress) : undefined;
     const date = new Date().toISOString();
-    say(`\nbench:kernels: ${context}, ${date.slice(0, 10)}, median of ${options.rounds} round(s)\n`);
+    say(`\nbench:kernels: ${context}, ${date.slice(0, 10)}, median of ${options.rounds} round(s); ${tsBaseline}\n`);
     if (rows.length > 0) say(formatReport(rows));
     if (options.markdown && rows.length > 0) say(`\n${formatMarkdown(rows)}`);
     if (passRows.length > 0) say(passesText(passRows));
+    if (rows.some((r) => r.p10 !== undefined)) say(`\nPool cells: p10 / p50 / p90 of single calls, all rounds, ns per element (the table above: batch medians)\n${spreadTable(rows)}`);
     if (matmul) say(matmul.text);
-    let extras: Extras = { roofline: [], roofline_skipped: 'not run (--only-table)', spawn_costs: [] };
+    let extras: Extras = { roofline: [], roofline_skipped: 'not run (--only-table)', c: null, spawn_costs: [] };
     // the roofline and spawn costs are about element-wise ops: only when one is measured
     if (options.extras && options.ops.length > 0) {
-      extras = { ...(await roofline(local, options)), spawn_costs: await spawnCosts(engines, rows) };
-      say(rooflineText(extras));
+      extras = { ...(await roofline(local, options, progress)), spawn_costs: await spawnCosts(engines, rows) };
+      say(rooflineText(extras, rows));
       say(spawnText(extras.spawn_costs));
     }
     if (options.json) {
       const result: KernelBenchJson = {
-        context: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version, simd: engines.simd, workers: options.workers, rounds: options.rounds, date },
-        rows: rows.map(({ min: _min, max: _max, ...row }) => row),
+        context: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version, simd: engines.simd, workers: options.workers, rounds: options.rounds, date, ts_baseline: tsBaseline },
+        rows: rows.map(({ min: _min, max: _max, calls: _calls, ...row }) => row),
         matmul: (matmul?.rows ?? []).map(({ min: _min, max: _max, ...row }) => row),
         passes: passRows,
         ...extras,
@@ -258,28 +275,25 @@ async function measureTable(
         const cell: Row[] = [];
         for (const mode of options.modes)
           for (const kernel of KERNELS_OF[mode]) {
-            const prepared = prepareCase(engines, local, { op, mode, kernel, dtype, n, workers: options.workers }, data);
-            let t: Timing;
-            try {
-              t = await measure(prepared.call, options.measure);
-            } finally {
-              prepared.dispose();
-            }
+            const spec = { op, mode, kernel, dtype, n, workers: options.workers };
+            const { t, workers, picked } = await timeCell(engines, local, spec, data, options);
             const elements = n * n;
             const nsPerElement = (t.median * 1e9) / elements;
+            const calls = t.calls?.map((s) => (s * 1e9) / elements);
             cell.push({
               op,
               mode,
               kernel,
               dtype,
               n,
-              workers: prepared.workers,
+              workers,
               ns_per_element: round(nsPerElement),
               gb_per_s: round((3 * ELEMENT_BYTES[dtype]) / nsPerElement),
               ratio_vs_ts: null,
               min: (t.min * 1e9) / elements,
               max: (t.max * 1e9) / elements,
-              picked: prepared.picked,
+              picked,
+              ...(calls && { calls, ...percentiles(calls) }),
             });
             progress(`  ${op} ${mode}/${kernel} ${dtype} n=${n}: ${nsPerElement.toFixed(3)} ns/element (${t.repeats} x ${t.batch})`);
           }
@@ -290,7 +304,37 @@ async function measureTable(
   return rows;
 }
 
-/** One row per cell: the median of the rounds' medians, the extremes of all, ratios recomputed. */
+/** Modes whose calls are hand-offs (tens of microseconds, bimodal): their single calls are timed too. */
+const POOLED = new Set<string>(['threads', 'processes']);
+
+/**
+ * One cell, measured: a ts cell in a fresh child process (unless --ts-in-process), any other in
+ * this process; pool cells (and auto when it picked a pool) with every call timed.
+ */
+async function timeCell(
+  engines: Awaited<ReturnType<typeof createEngines>>,
+  local: LocalKernels,
+  spec: CaseSpec,
+  data: { a: MatrixArray; b: MatrixArray },
+  options: ReturnType<typeof parseOptions>,
+): Promise<{ t: Timing; workers: number; picked?: string }> {
+  if (spec.mode === 'ts' && !options.tsInProcess) return { t: await timeTsCell({ cell: { kind: 'table', spec }, measure: options.measure }), workers: 1 };
+  const prepared = prepareCase(engines, local, spec, data);
+  try {
+    const perCall = POOLED.has(spec.mode) || POOLED.has(prepared.picked ?? '');
+    const t = await measure(prepared.call, { ...options.measure, perCall });
+    return { t, workers: prepared.workers, picked: prepared.picked };
+  } finally {
+    prepared.dispose();
+  }
+}
+
+/** p10, p50 and p90 of single calls (rounded like the medians). */
+function percentiles(calls: number[]): { p10: number; p50: number; p90: number } {
+  return { p10: round(percentile(calls, 0.1)), p50: round(percentile(calls, 0.5)), p90: round(percentile(calls, 0.9)) };
+}
+
+/** One row per cell: the median of the rounds' medians, the extremes of all, p10 and p90 of all rounds' calls, ratios recomputed. */
 function combineRounds(passes: Row[][]): Row[] {
   const rows = passes[0]!.map((first, i) => {
     const cells = passes.map((p) => p[i]!);
@@ -301,6 +345,7 @@ function combineRounds(passes: Row[][]): Row[] {
       gb_per_s: round((3 * ELEMENT_BYTES[first.dtype]) / ns),
       min: Math.min(...cells.map((c) => c.min)),
       max: Math.max(...cells.map((c) => c.max)),
+      ...(first.calls && percentiles(cells.flatMap((c) => c.calls ?? []))),
     };
   });
   for (const r of rows) {
@@ -313,36 +358,105 @@ function combineRounds(passes: Row[][]): Row[] {
 /** The extras of a run, as data (the --json object) and as the text printed after the table. */
 interface Extras {
   roofline: RooflineRow[];
-  /** Why the C column is empty, when it is. */
+  /** Why the C columns are empty, when they are. */
   roofline_skipped: string | null;
+  c: CSection | null;
   spawn_costs: SpawnCostLine[];
 }
 
-async function roofline(local: LocalKernels, options: ReturnType<typeof parseOptions>): Promise<Pick<Extras, 'roofline' | 'roofline_skipped'>> {
-  const c = runC(options.sizes);
-  const perElement = (t: Timing, n: number): number => round((t.median * 1e9) / (n * n));
-  const rows: RooflineRow[] = [];
-  for (const n of options.sizes) {
-    const ct = 'timings' in c ? c.timings.get(n) : undefined;
-    rows.push({
-      n,
-      c_ns: ct ? perElement(ct, n) : null,
-      wasm_ns: perElement(await timeAddKernel(local.wasm, n, options.measure), n),
-      ts_ns: perElement(await timeAddKernel(local.ts, n, options.measure), n),
-    });
+/**
+ * The roofline: the bare add and the lab kernel, one thread, in C (every build) and WASM, measured
+ * in --rounds rounds (builds and wasm in turn within each; the median of the round medians), TS once
+ * per cell in a fresh process; then C with OpenMP on 1 and 2 threads at n >= OPENMP_MIN_N, in turns
+ * as well (p10 and p90 over the batches of all rounds).
+ */
+async function roofline(local: LocalKernels, options: ReturnType<typeof parseOptions>, progress: (line: string) => void): Promise<Pick<Extras, 'roofline' | 'roofline_skipped' | 'c'>> {
+  progress('roofline: compiling the C kernels');
+  const c = new CRoofline();
+  try {
+    const sizes = options.rooflineSizes;
+    const ompSizes = sizes.filter((n) => n >= OPENMP_MIN_N);
+    const builds = C_BUILDS.filter((b) => c.built.has(b.name));
+    const openmpBuilt = c.built.has(OPENMP_BUILD.name) && ompSizes.length > 0;
+    // seconds per call of every round, by "kernel|what|n"
+    const samples = new Map<string, number[]>();
+    const batches = new Map<string, number[]>();
+    const add = (map: Map<string, number[]>, key: string, values: number[]): void => void (map.get(key) ?? map.set(key, []).get(key)!).push(...values);
+    const ROOFLINE_MEASURE = options.quick ? QUICK_MEASURE : { ...QUICK_MEASURE, budgetMs: 100 };
+    for (let round = 1; round <= options.rounds; round++) {
+      for (const kernel of ['add', 'lab'] as const) {
+        progress(`roofline round ${round}: ${kernel}, C (${builds.map((b) => b.name).join(', ')}), wasm`);
+        for (const b of builds) for (const line of c.run(b.name, kernel, 1, sizes)!) add(samples, `${kernel}|${b.name}|${line.n}`, [line.timing.median]);
+        for (const n of sizes) add(samples, `${kernel}|wasm|${n}`, [(await timeKernel(local.wasm, kernel, n, ROOFLINE_MEASURE)).median]);
+      }
+      if (openmpBuilt)
+        for (const kernel of OPENMP_KERNELS)
+          for (const threads of [1, 2]) {
+            progress(`roofline round ${round}: C OpenMP ${kernel}, ${threads} thread(s)`);
+            for (const line of c.run(OPENMP_BUILD.name, kernel, threads, ompSizes)!) {
+              add(samples, `${kernel}|omp${threads}|${line.n}`, [line.timing.median]);
+              add(batches, `${kernel}|omp${threads}|${line.n}`, line.timing.calls!);
+            }
+          }
+    }
+    const perElement = (seconds: number, n: number): number => round((seconds * 1e9) / (n * n));
+    const median = (key: string, n: number): number => perElement(summarize(samples.get(key)!).median, n);
+    const rows: RooflineRow[] = [];
+    for (const kernel of ['add', 'lab'] as const)
+      for (const n of sizes) {
+        progress(`roofline: ts ${kernel} n=${n}`);
+        const ts = options.tsInProcess ? await timeKernel(local.ts, kernel, n, options.measure) : await timeTsCell({ cell: { kind: 'kernel', kernel, n }, measure: options.measure }).catch(() => null);
+        rows.push({
+          kernel,
+          n,
+          c: Object.fromEntries(builds.map((b) => [b.name, median(`${kernel}|${b.name}|${n}`, n)])),
+          wasm_ns: median(`${kernel}|wasm|${n}`, n),
+          ts_ns: ts ? perElement(ts.median, n) : null,
+        });
+      }
+    const openmp: OpenmpRow[] = [];
+    if (openmpBuilt)
+      for (const kernel of OPENMP_KERNELS)
+        for (const n of ompSizes)
+          for (const threads of [1, 2]) {
+            const key = `${kernel}|omp${threads}|${n}`;
+            const all = batches.get(key)!;
+            openmp.push({ kernel, n, threads, ns_per_element: median(key, n), p10: perElement(percentile(all, 0.1), n), p90: perElement(percentile(all, 0.9), n) });
+          }
+    const skipped = Object.fromEntries(c.problems);
+    if (ompSizes.length === 0) skipped[OPENMP_BUILD.name] = `no size >= ${OPENMP_MIN_N} in --sizes`;
+    const section: CSection = { cpu: c.features, builds, skipped, openmp_build: OPENMP_BUILD, openmp };
+    return { roofline: rows, roofline_skipped: builds.length === 0 ? ([...c.problems.values()][0] ?? 'no C build') : null, c: section };
+  } finally {
+    c.close();
   }
-  return { roofline: rows, roofline_skipped: 'skipped' in c ? c.skipped : null };
 }
 
-function rooflineText(e: Extras): string {
-  const lines = ['', 'Roofline: the bare add kernel, int32, one thread, no checksum (ns/element median, GB/s at 12 bytes/element)'];
-  if (e.roofline_skipped) lines.push(`  C comparison skipped: ${e.roofline_skipped}`);
-  lines.push(`  ${'n'.padStart(5)}  ${'C -O3 -march=native'.padEnd(20)}  ${'wasm'.padEnd(20)}  ${'ts'.padEnd(20)}  wasm/C  wasm/ts`);
-  const cell = (ns: number | null): string => (ns === null ? '-' : `${ns.toFixed(3)} (${(12 / ns).toFixed(1)} GB/s)`).padEnd(20);
-  for (const r of e.roofline) {
-    const vsC = r.c_ns === null ? '-' : (r.c_ns / r.wasm_ns).toFixed(2);
-    lines.push(`  ${String(r.n).padStart(5)}  ${cell(r.c_ns)}  ${cell(r.wasm_ns)}  ${cell(r.ts_ns)}  ${vsC.padStart(6)}  ${(r.ts_ns / r.wasm_ns).toFixed(1).padStart(7)}`);
+/** Who measured the thresholds file auto runs with, and on what CPU. */
+function thresholdsMeasured(): ThresholdsFile['measured'] {
+  return (JSON.parse(readFileSync(thresholdsPath(), 'utf8')) as ThresholdsFile).measured;
+}
+
+function rooflineText(e: Extras, rows: Row[]): string {
+  const lines = ['', 'Roofline: one thread, ns per element (median of the round medians; ts: one fresh process per cell); C built with gcc in this run, wasm and ts the kernels alone (no dispatch)'];
+  if (e.roofline_skipped) lines.push(`  C skipped: ${e.roofline_skipped}`);
+  const c = e.c;
+  if (c) {
+    lines.push(`  ${c.cpu ? describeCpu(c.cpu) : 'gcc -Q --help=target: not available'}`);
+    for (const b of c.builds) lines.push(`  C ${b.name}: gcc ${b.flags.join(' ')} (${b.about})`);
+    for (const [name, why] of Object.entries(c.skipped)) lines.push(`  C ${name}: skipped, ${why}`);
   }
+  for (const kernel of ['add', 'lab'] as const) {
+    const of = e.roofline.filter((r) => r.kernel === kernel);
+    if (of.length) lines.push('', `${KERNEL_TITLES[kernel]}:`, rooflineTable(of, c?.builds ?? []));
+  }
+  lines.push('', ...rooflineFindings(e.roofline));
+  if (c && c.openmp.length) {
+    lines.push('', `C with OpenMP (gcc ${c.openmp_build.flags.join(' ')}: ${c.openmp_build.about}), ns per element, median of the rounds (p10-p90 of all their batches):`, openmpTable(c.openmp));
+  }
+  lines.push('', 'Parallel target (issue 14):', ...parallelLines(parallelChecks(rows, c?.openmp ?? [])).map((l) => `  ${l}`));
+  const provenance = rows.some((r) => r.mode === 'auto') ? thresholdsProvenance(thresholdsMeasured(), cpus()[0]?.model ?? 'unknown') : null;
+  if (provenance) lines.push(`  ${provenance}`);
   return lines.join('\n');
 }
 

@@ -13,6 +13,8 @@ export interface Timing {
   /** Timed batches, and calls per batch. */
   repeats: number;
   batch: number;
+  /** With `perCall`: seconds of every timed call, in the order they ran. */
+  calls?: number[];
 }
 
 export interface MeasureOptions {
@@ -24,6 +26,12 @@ export interface MeasureOptions {
   budgetMs: number;
   minRepeats: number;
   maxRepeats: number;
+  /**
+   * Also time every call on its own (Timing.calls): for hand-off-bound cells
+   * (a pool's call is tens of microseconds, bimodal), whose spread a batch
+   * average would hide. The clock read per call costs well under 1% there.
+   */
+  perCall?: boolean;
 }
 
 export const DEFAULT_MEASURE: MeasureOptions = { warmupMs: 30, batchMs: 4, budgetMs: 250, minRepeats: 5, maxRepeats: 21 };
@@ -54,11 +62,17 @@ async function callOnce(fn: Call): Promise<void> {
   if (r instanceof Promise) await r;
 }
 
-async function timeBatch(fn: Call, calls: number, clock: Clock): Promise<number> {
+async function timeBatch(fn: Call, calls: number, clock: Clock, perCall: number[] | undefined): Promise<number> {
   const t0 = clock();
+  let last = t0;
   for (let i = 0; i < calls; i++) {
     const r = fn();
     if (r instanceof Promise) await r;
+    if (perCall) {
+      const t = clock();
+      perCall.push((t - last) / 1000);
+      last = t;
+    }
   }
   return (clock() - t0) / 1000 / calls;
 }
@@ -77,8 +91,9 @@ export async function measure(fn: Call, options: MeasureOptions = DEFAULT_MEASUR
   const minRepeats = perCallMs >= 100 ? Math.min(3, options.minRepeats) : options.minRepeats;
   const repeats = Math.min(options.maxRepeats, Math.max(minRepeats, Math.floor(options.budgetMs / (batch * perCallMs))));
   const samples: number[] = [];
-  for (let i = 0; i < repeats; i++) samples.push(await timeBatch(fn, batch, clock));
-  return { ...summarize(samples), repeats, batch };
+  const perCall = options.perCall ? [] : undefined;
+  for (let i = 0; i < repeats; i++) samples.push(await timeBatch(fn, batch, clock, perCall));
+  return { ...summarize(samples), repeats, batch, ...(perCall && { calls: perCall }) };
 }
 
 export function summarize(samples: number[]): { median: number; min: number; max: number } {
@@ -86,4 +101,18 @@ export function summarize(samples: number[]): { median: number; min: number; max
   const mid = sorted.length >> 1;
   const median = sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
   return { median, min: sorted[0]!, max: sorted[sorted.length - 1]! };
+}
+
+/**
+ * The q-quantile (0 <= q <= 1) of `samples`, interpolated linearly between the
+ * two nearest ranks (NumPy's default, "type 7"): percentile(xs, 0.1) is p10.
+ */
+export function percentile(samples: readonly number[], q: number): number {
+  if (samples.length === 0) throw new RangeError('percentile of no samples');
+  if (!(q >= 0 && q <= 1)) throw new RangeError(`percentile: q = ${q} is not in [0, 1]`);
+  const sorted = [...samples].sort((x, y) => x - y);
+  const pos = (sorted.length - 1) * q;
+  const lo = Math.floor(pos);
+  const hi = Math.min(lo + 1, sorted.length - 1);
+  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
 }

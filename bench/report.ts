@@ -4,9 +4,9 @@
 import type { KernelKind, Mode } from '../src/engines/job.js';
 import type { Dtype } from '../src/kernels/dtype.js';
 import type { BenchOp, CaseSpec } from './cases.js';
+import { autoChecks, autoLines, type CSection, type RooflineRow } from './comparisons.js';
 import type { PassRow } from './data-passes.js';
 import type { MatmulRow } from './matmul.js';
-import type { RooflineRow } from './roofline.js';
 
 /** One cell (workers: as used); the --json output is these fields minus min, max and picked. */
 export interface Row extends CaseSpec {
@@ -20,10 +20,20 @@ export interface Row extends CaseSpec {
   max: number;
   /** auto only: the mode it picked. */
   picked?: string;
+  /**
+   * Pool cells (threads, processes, auto when it picked a pool): p10, p50 and p90 of
+   * the single calls of every round, ns per element; a hand-off is bimodal, a
+   * batch median hides it.
+   */
+  p10?: number;
+  p50?: number;
+  p90?: number;
+  /** Those calls, ns per element (not printed by --json). */
+  calls?: number[];
 }
 
-/** A row as --json prints it (and the HTTP bench stores it): without the batch extremes. */
-export type KernelRow = Omit<Row, 'min' | 'max'>;
+/** A row as --json prints it (and the HTTP bench stores it): without the batch extremes and single calls. */
+export type KernelRow = Omit<Row, 'min' | 'max' | 'calls'>;
 
 export interface SpawnCostLine {
   what: string;
@@ -35,19 +45,21 @@ export interface SpawnCostLine {
 
 /** What `bench:kernels --json` prints: one object. */
 export interface KernelBenchJson {
-  context: { cpu: string; cores: number; node: string; simd: boolean; workers: number; rounds: number; date: string };
+  context: { cpu: string; cores: number; node: string; simd: boolean; workers: number; rounds: number; date: string; /** How the TS baseline was kept from earlier cells' JIT state (absent in older results). */ ts_baseline?: string };
   rows: KernelRow[];
   /** The matmul rows (bench/matmul.ts), without the batch extremes. */
   matmul: Omit<MatmulRow, 'min' | 'max'>[];
   /** The data add bare, fused and two-pass (bench/data-passes.ts); absent in results written before it. */
   passes?: PassRow[];
-  /** The bare add kernel against C; empty with --only-table. */
+  /** The bare add and the lab kernel against C built several ways; empty with --only-table. */
   roofline: RooflineRow[];
   roofline_skipped: string | null;
+  /** The C builds, the CPU as gcc sees it, and C with OpenMP (absent in older results and with --only-table). */
+  c?: CSection | null;
   spawn_costs: SpawnCostLine[];
 }
 
-const HEADER = ['op', 'mode', 'kernel', 'dtype', 'n', 'w', 'ns/element', '(min-max)', 'GB/s', 'x ts'];
+const HEADER = ['op', 'mode', 'kernel', 'dtype', 'n', 'w', 'ns/element', '(min-max)', 'calls p10/p50/p90', 'GB/s', 'x ts'];
 
 export function formatTable(rows: Row[]): string {
   const cells = rows.map((r) => [
@@ -59,6 +71,7 @@ export function formatTable(rows: Row[]): string {
     String(r.workers),
     r.ns_per_element.toFixed(3),
     `(${r.min.toFixed(3)}-${r.max.toFixed(3)})`,
+    r.p10 === undefined || r.p90 === undefined ? '-' : `${r.p10.toFixed(3)}/${r.p50?.toFixed(3) ?? '-'}/${r.p90.toFixed(3)}`,
     r.gb_per_s.toFixed(2),
     r.ratio_vs_ts === null ? '-' : r.ratio_vs_ts.toFixed(2),
   ]);
@@ -90,21 +103,8 @@ export function checkTargets(rows: readonly KernelRow[]): string[] {
     const r = ratio(find('random+add', 'processes', 'wasm', dtype, 500), find('random+add', 'wasm', 'wasm', dtype, 500));
     if (r !== undefined) out.push(`random+add ${dtype} processes vs wasm at n=500: ${r.toFixed(2)}x (target >= 0.8x: ${verdict(r >= 0.8)})`);
   }
-  // auto against the best fixed mode (wasm kernels) of the same cell
-  let worst: { row: KernelRow; best: KernelRow; slower: number } | undefined;
-  for (const row of rows.filter((r) => r.mode === 'auto')) {
-    const fixed = rows.filter((r) => r.op === row.op && r.dtype === row.dtype && r.n === row.n && r.mode !== 'auto' && r.kernel === row.kernel);
-    if (fixed.length === 0) continue;
-    const best = fixed.reduce((x, y) => (y.ns_per_element < x.ns_per_element ? y : x));
-    const slower = row.ns_per_element / best.ns_per_element - 1;
-    if (!worst || slower > worst.slower) worst = { row, best, slower };
-  }
-  if (worst) {
-    const { row, best, slower } = worst;
-    out.push(
-      `auto vs the best fixed mode, worst cell: ${row.op} ${row.dtype} n=${row.n} ${row.picked ? `picked ${row.picked} (${row.workers})` : `(${row.workers} workers)`}, best ${best.mode}(${best.workers}): ${(slower * 100).toFixed(0)}% slower (target <= 10%: ${verdict(slower <= 0.1)})`,
-    );
-  }
+  // auto against the best fixed mode (same kernel) of the same cell, at every size
+  out.push(...autoLines(autoChecks(rows)));
   return out;
 }
 

@@ -40,7 +40,7 @@ const PROXY_SETUP_S = 4;
 /** Seconds to start a server of "the lab's job" section and check its first answer, for the estimate only. */
 const LAB_SETUP_S = 2;
 /** Rough length of the kernel section, for the time-left estimate only. */
-const KERNELS_ESTIMATE_S = { full: 305, quick: 5 };
+const KERNELS_ESTIMATE_S = { full: 335, quick: 5 };
 
 /** Seconds one case takes, for the estimates: wrk runs whole seconds. */
 const caseSeconds = (o: BenchOptions): number => (wrkPresent() && o.generator === 'auto' ? wholeSeconds(o.warmup) + wholeSeconds(o.duration) : o.warmup + o.duration) + CASE_OVERHEAD_S;

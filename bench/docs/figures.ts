@@ -24,6 +24,8 @@ import { markdownTable, resultsMarkdown } from '../http/table.js';
 import { passTarget, TRAFFIC, type PassCell } from '../data-passes.js';
 import { matmulTargets } from '../matmul.js';
 import { checkTargets, formatMarkdown } from '../report.js';
+import { autoChecks, autoLines, thresholdsProvenance, KERNEL_TITLES, openmpTable, parallelChecks, parallelLines, rooflineFindings, rooflineTable, spreadTable } from '../comparisons.js';
+import { describeCpu } from '../roofline.js';
 import { soakSummaryMarkdown, type SoakRun } from '../soak/report.js';
 import type { ThresholdsFile, ThresholdTable } from '../../src/engines/auto-thresholds.js';
 import { NEVER } from '../thresholds.js';
@@ -158,6 +160,10 @@ export function headline(s: Sources): string {
       `- Without HTTP (\`bench:kernels\`, same run): the lab's job at n = 500 (generate A and B, add, checksum) takes ${fixed(wasm.ns_per_element, 3)} ns per element in WASM, ${ratio(wasm.ratio_vs_ts)} the TypeScript kernel.`,
     );
   }
+  // against C, from the measured ratios (never a claim of parity): only when this run measured it
+  if (k && k.status === 'ok' && missingLikeForLike(k).length === 0) {
+    lines.push(...rooflineFindings(k.roofline!).map((l) => `- Against C in the same run ([docs/benchmarks.md](docs/benchmarks.md#against-c-and-openmp-like-for-like)): ${l[0]!.toLowerCase()}${l.slice(1)}`));
+  }
   return lines.join('\n');
 }
 
@@ -190,21 +196,68 @@ export function http(s: Sources): string {
   ].join('\n');
 }
 
-function rooflineTable(k: KernelsSection): string[] {
-  if (!k.roofline) return ['The roofline against C is not in this result (written before it was recorded): the next `npm run bench` records it.'];
-  if (!k.roofline.length) return [`The roofline against C was not run (${k.roofline_skipped ?? 'no sizes'}).`];
-  const gb = (ns: number): string => `${fixed(ns, 3)} (${Math.round(12 / ns)})`;
-  return [
-    'Roofline: the bare int32 add, one thread, no checksum; C is `gcc -O3 -march=native`, compiled and run by the benchmark' +
-      (k.roofline_skipped ? ` (C skipped: ${k.roofline_skipped})` : '') +
-      '. ns per element (GB/s at 12 bytes per element):',
+/** The thresholds' provenance when they were measured on another CPU than the run's, as a list item. */
+function provenanceLine(s: Sources): string[] {
+  const k = s.run.kernels;
+  if (!k?.context || !k.rows.some((r) => r.mode === 'auto')) return [];
+  const line = thresholdsProvenance(s.thresholds.measured, k.context.cpu);
+  return line ? [`- ${line}`] : [];
+}
+
+/** What a kernel section lacks of issue 14's like-for-like fields (it predates them), by name. */
+function missingLikeForLike(k: KernelsSection): string[] {
+  const missing: string[] = [];
+  if (!k.c) missing.push('the C builds and C with OpenMP (`kernels.c`)');
+  if (!k.roofline?.length || k.roofline.some((r) => !('kernel' in r))) missing.push('the roofline per kernel and build (`kernels.roofline[].kernel`, `.c`)');
+  if (!k.rows.some((r) => r.p10 !== undefined)) missing.push('the pool cells\' p10 and p90 (`kernels.rows[].p10`, `.p90`)');
+  if (!k.context?.ts_baseline) missing.push('how the TS baseline was isolated (`kernels.context.ts_baseline`)');
+  return missing;
+}
+
+const predates = (s: Sources, missing: string[]): string =>
+  `Not in this result: \`${SOURCES.run}\` (${day(s.run.started_at)}) predates issue 14's like-for-like measurements and lacks ${missing.join('; ')}. Run \`npm run bench\`, then \`npm run docs:figures\`.`;
+
+/** docs/benchmarks.md: the roofline against C built four ways, C with OpenMP, the parallel and auto targets, the pool spreads. */
+export function roofline(s: Sources): string {
+  const k = s.run.kernels;
+  if (!k || k.status !== 'ok') return 'The kernel benchmark is not in this result.';
+  const missing = missingLikeForLike(k);
+  if (missing.length) return predates(s, missing);
+  const c = k.c!;
+  const lines = [
+    `From \`${k.command}\`, the same run. ${c.cpu ? `${describeCpu(c.cpu)}.` : 'gcc could not say what this CPU has.'} The TS baseline: ${k.context!.ts_baseline}.`,
     '',
-    markdownTable(
-      ['n', 'C', 'wasm', 'wasm time / C time', 'ts'],
-      k.roofline.map((r) => [String(r.n), r.c_ns === null ? '-' : gb(r.c_ns), gb(r.wasm_ns), r.c_ns === null ? '-' : fixed(r.wasm_ns / r.c_ns, 2), fixed(r.ts_ns, 3)]),
-      new Set([0, 1, 2, 3, 4]),
-    ),
+    'C builds (gcc, compiled and run by the benchmark):',
+    '',
+    ...c.builds.map((b) => `- \`${b.name}\`: \`${b.flags.join(' ')}\` (${b.about})`),
+    ...Object.entries(c.skipped).map(([name, why]) => `- \`${name}\`: skipped, ${why}`),
   ];
+  for (const kernel of ['add', 'lab'] as const) {
+    const rows = k.roofline!.filter((r) => r.kernel === kernel);
+    if (rows.length) lines.push('', `One thread, ${KERNEL_TITLES[kernel]}, ns per element (C and wasm: median of the round medians, builds in turn; ts: a fresh process per cell); wasm and ts are the kernels alone, no dispatch:`, '', rooflineTable(rows, c.builds));
+  }
+  lines.push('', ...rooflineFindings(k.roofline!).map((l) => `- ${l}`));
+  if (c.openmp.length) lines.push('', `C with OpenMP (\`${c.openmp_build.flags.join(' ')}\`, ${c.openmp_build.about}), ns per element, median of the rounds (p10-p90 of all their batches):`, '', openmpTable(c.openmp));
+  // auto at every size is in the kernels block's targets (checkTargets)
+  lines.push('', 'Target (issue 14), read off this run:', '', ...parallelLines(parallelChecks(k.rows, c.openmp)).map((l) => `- ${l}`));
+  lines.push('', 'Pool cells: p10 / p50 / p90 of the single calls of all rounds, ns per element (a hand-off is bimodal; the batch medians are in the table above):', '', spreadTable(k.rows));
+  return lines.join('\n');
+}
+
+/** docs/kernels.md and the README: the like-for-like findings in a few lines. */
+export function likeForLike(s: Sources): string {
+  const k = s.run.kernels;
+  if (!k || k.status !== 'ok') return 'The kernel benchmark is not in this result.';
+  const missing = missingLikeForLike(k);
+  if (missing.length) return predates(s, missing);
+  return [
+    `From \`${SOURCES.run}\` (${day(s.run.started_at)}; tables in [benchmarks.md](benchmarks.md#against-c-and-openmp-like-for-like)):`,
+    '',
+    ...rooflineFindings(k.roofline!).map((l) => `- ${l}`),
+    ...parallelLines(parallelChecks(k.rows, k.c!.openmp)).map((l) => `- ${l}`),
+    ...autoLines(autoChecks(k.rows)).map((l) => `- ${l}`),
+    ...provenanceLine(s),
+  ].join('\n');
 }
 
 /** docs/benchmarks.md: the kernel benchmark of the same run. */
@@ -216,6 +269,7 @@ export function kernels(s: Sources): string {
   const lines = [
     `\`${k.command}\`, run by that \`${s.run.command}\` after its HTTP cases (server stopped)` +
       (c ? `: ${c.cpu}, ${c.cores} cores, Node.js ${c.node}, ${c.simd ? 'SIMD' : 'scalar'} kernels, pools of ${c.workers} workers, median of ${c.rounds} round(s), ${day(c.date)}` : '') +
+      (c?.ts_baseline ? `; the TS baseline: ${c.ts_baseline}` : '') +
       '.',
     '',
     formatMarkdown(k.rows),
@@ -225,11 +279,10 @@ export function kernels(s: Sources): string {
     'Targets (issue 2), read off the table:',
     '',
     ...checkTargets(k.rows).map((t) => `- ${t}`),
+    ...provenanceLine(s),
     ...crossovers(k.rows)
       .filter((x) => x.mode === 'threads')
       .map((x) => `- ${x.op} ${x.dtype}: threads ahead of single-thread wasm ${x.from_n === null ? 'at no size measured' : `from n = ${x.from_n}`} (${x.ratios.map(([n, r]) => `${n}: ${ratio(r)}`).join(', ')})`),
-    '',
-    ...rooflineTable(k),
     '',
     'Spawning per request, as the lab does (start, ready, one random+add int32 job at n = 500, exit):',
     '',
@@ -352,5 +405,5 @@ export function labJob(s: Sources): string {
 
 /** Every block's content, by name. */
 export function figureBlocks(s: Sources): Record<string, string> {
-  return { headline: headline(s), http: http(s), kernels: kernels(s), matmul: matmul(s), 'data-passes': dataPasses(s), soak: soak(s), thresholds: thresholds(s), failover: failover(s), proxy: proxy(s), stall: stall(s), 'lab-job': labJob(s) };
+  return { headline: headline(s), http: http(s), kernels: kernels(s), roofline: roofline(s), 'like-for-like': likeForLike(s), matmul: matmul(s), 'data-passes': dataPasses(s), soak: soak(s), thresholds: thresholds(s), failover: failover(s), proxy: proxy(s), stall: stall(s), 'lab-job': labJob(s) };
 }

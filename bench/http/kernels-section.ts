@@ -37,9 +37,11 @@ export interface KernelsSection {
   matmul?: KernelBenchJson['matmul'];
   /** The data add bare, fused with its checksum and in two passes (absent in older results). */
   passes?: KernelBenchJson['passes'];
-  /** The bare add kernel against C (absent in older results). */
+  /** The bare add kernel against C (absent in older results; older rows have n, c_ns, wasm_ns, ts_ns). */
   roofline?: KernelBenchJson['roofline'];
   roofline_skipped?: string | null;
+  /** The C builds and C with OpenMP (absent in results older than issue 14). */
+  c?: KernelBenchJson['c'];
   /** Its human-readable output (tables, roofline, spawn costs). */
   text: string;
 }
@@ -136,6 +138,7 @@ export function runKernelBench(args: string[], signal: AbortSignal, onLine: (lin
           context: result.context,
           roofline: result.roofline,
           roofline_skipped: result.roofline_skipped,
+          c: result.c ?? null,
         });
       } catch (e) {
         section.status = 'failed';
