@@ -27,11 +27,15 @@ import { ServerProcess } from './http/server-process.js';
 import { resultsText } from './http/table.js';
 import { proxySectionText, runProxySection, type ProxySection } from './cluster/bench-section.js';
 import { BENCH_STALL, measureStall, type StallResult } from './http/stall.js';
+import { runClusterSection, type ClusterSection } from './cluster/cluster-bench.js';
+import { clusterSectionText } from './cluster/cluster-bench-report.js';
 
 /** Seconds a case takes besides its load: the full check, connection set-up, the gap. */
 const CASE_OVERHEAD_S = 0.5;
 /** Seconds to start and stop the hosts and the proxy of one "through HAProxy" case, for the estimate only. */
 const PROXY_SETUP_S = 4;
+/** Rough length of the cluster section (its own processes started and stopped), for the estimate only. */
+const CLUSTER_ESTIMATE_S = { full: 110, quick: 25 };
 /** Rough length of the kernel section, for the time-left estimate only. */
 const KERNELS_ESTIMATE_S = { full: 305, quick: 5 };
 
@@ -117,7 +121,8 @@ async function main(): Promise<void> {
   const kernelsEstimate = options.kernels ? (options.quick ? KERNELS_ESTIMATE_S.quick : KERNELS_ESTIMATE_S.full) : 0;
   const proxyCases = options.proxyHosts.length + (options.proxyHosts.includes(1) ? 1 : 0);
   const proxyEstimate = proxyCases * (options.warmup + options.duration + CASE_OVERHEAD_S) + options.proxyHosts.length * PROXY_SETUP_S;
-  const total = plan.length * (options.warmup + options.duration + CASE_OVERHEAD_S) + proxyEstimate + kernelsEstimate;
+  const clusterEstimate = options.cluster ? (options.quick ? CLUSTER_ESTIMATE_S.quick : CLUSTER_ESTIMATE_S.full) : 0;
+  const total = plan.length * (options.warmup + options.duration + CASE_OVERHEAD_S) + proxyEstimate + clusterEstimate + kernelsEstimate;
   progress.log(`bench: ${plan.length} cases x (${options.warmup} s warm-up + ${options.duration} s), ${options.connections} connections; about ${clock(total)}`);
 
   progress.log('computing the expected answers with the pure-TS reference');
@@ -136,8 +141,9 @@ async function main(): Promise<void> {
   let kernels: KernelsSection | null = null;
   let proxy: ProxySection | null = null;
   let stall: StallResult | null = null;
+  let cluster: ClusterSection | null = null;
   try {
-    results = addRatios(await runCases(options, cases, info, proxyEstimate + kernelsEstimate));
+    results = addRatios(await runCases(options, cases, info, proxyEstimate + clusterEstimate + kernelsEstimate));
     if (options.stall && info.url && !controller.signal.aborted && (!info.started_by_bench || server?.alive)) stall = await runStall(info.url);
   } finally {
     if (server) {
@@ -151,11 +157,17 @@ async function main(): Promise<void> {
       options,
       ref,
       signal: controller.signal,
-      onPhase: (label, phase, seconds) => progress.phase(`through HAProxy: ${label} ${phase}`, seconds, kernelsEstimate),
+      onPhase: (label, phase, seconds) => progress.phase(`through HAProxy: ${label} ${phase}`, seconds, clusterEstimate + kernelsEstimate),
       log: (line) => progress.log(`  ${line}`),
     });
     progress.done();
     progress.log(`through HAProxy: ${proxy.status}${proxy.problem ? ` (${proxy.problem.split('\n')[0]})` : ''}`);
+  }
+  if (options.cluster && !controller.signal.aborted) {
+    progress.phase('cluster: mode=cluster on 1, 2, 3 worker hosts (they share these cores)', clusterEstimate, kernelsEstimate);
+    cluster = await runClusterSection({ quick: options.quick, signal: controller.signal, log: (line) => progress.log(`  ${line}`) });
+    progress.done();
+    progress.log(`cluster: ${cluster.status}${cluster.problem ? ` (${cluster.problem.split('\n')[0]})` : ''}, ${Math.round(cluster.seconds)} s`);
   }
   if (options.kernels && !controller.signal.aborted) {
     progress.phase('kernels without HTTP (bench:kernels)', kernelsEstimate, 0);
@@ -178,6 +190,7 @@ async function main(): Promise<void> {
     kernels,
     proxy,
     stall,
+    cluster,
     conclusions: conclusions(partial),
     targets: targets(partial),
   };
@@ -188,13 +201,14 @@ async function main(): Promise<void> {
 
   process.stdout.write(`\n${resultsText(results)}\n\n`);
   if (proxy) process.stdout.write(`${proxySectionText(proxy)}\n\n`);
+  if (cluster) process.stdout.write(`${clusterSectionText(cluster)}\n\n`);
   for (const line of run.conclusions) process.stdout.write(`- ${line}\n`);
   process.stdout.write('\n');
   for (const t of run.targets) process.stdout.write(`target ${t.met === null ? '(not measured)' : t.met ? 'MET' : 'MISSED'}: ${t.name}: ${t.goal}; measured ${t.measured}\n`);
   process.stdout.write(`\nreport: ${join(dir, 'report.md')}${options.latest && !run.interrupted ? ' (also bench/results/latest/)' : ''}\n`);
   if (options.latest && !run.interrupted) process.stdout.write('the docs quote bench/results/latest/: run npm run docs:figures to update their figures\n');
   if (run.interrupted) process.exitCode = 130;
-  else if (results.some((r) => r.status === 'failed') || info.problem || proxy?.status === 'failed') process.exitCode = 1;
+  else if (results.some((r) => r.status === 'failed') || info.problem || proxy?.status === 'failed' || cluster?.status === 'failed') process.exitCode = 1;
 }
 
 main().then(

@@ -29,7 +29,7 @@ import { clusterMix, everyOpAndDtype, exactRequest, routeLabel, type ClusterRout
 /** The server's --timeout (a job past it is 504) and the JetStream ack wait of a band (redelivery after it). */
 export const SERVER_TIMEOUT_S = 8;
 export const ACK_WAIT_S = 2;
-export const SERVER_ARGS = ['--threads', '1', '--processes', '1', '--timeout', String(SERVER_TIMEOUT_S), '--cluster-ack-wait', String(ACK_WAIT_S)];
+export const SERVER_ARGS = ['--threads', '1', '--processes', '1', '--timeout', String(SERVER_TIMEOUT_S), '--ack-wait', String(ACK_WAIT_S)];
 const WORKERS = 3;
 const WORKER_THREADS = 1;
 /** Bound of every wait for an observable state. */
@@ -67,7 +67,7 @@ export interface FaultPhase {
   unanswered: number;
   connectionErrors: number;
   /** wasmatrix_cluster_bands_total over the phase. */
-  bands: { sent: number; done: number; redelivered: number; failed: number };
+  bands: { sent: number; done: number; redelivered: number; failed: number; abandoned: number };
   facts: string[];
   problems: string[];
 }
@@ -92,7 +92,7 @@ export interface FaultsRun {
   passed: boolean;
 }
 
-const BAND_OUTCOMES = ['sent', 'done', 'redelivered', 'failed'] as const;
+const BAND_OUTCOMES = ['sent', 'done', 'redelivered', 'failed', 'abandoned'] as const;
 type Bands = FaultPhase['bands'];
 const failedOf = (t: RouteTally): number => t.wrong + t.undocumented + Object.values(t.documented).reduce((a, b) => a + b, 0);
 
@@ -138,7 +138,7 @@ class Scenario {
   }
 
   async #bands(): Promise<Bands> {
-    const out = { sent: 0, done: 0, redelivered: 0, failed: 0 };
+    const out = { sent: 0, done: 0, redelivered: 0, failed: 0, abandoned: 0 };
     for (const o of BAND_OUTCOMES) out[o] = await this.#c.bands(o).catch(() => 0);
     return out;
   }
@@ -184,7 +184,7 @@ class Scenario {
       failed,
       unanswered: b.unanswered - a.unanswered,
       connectionErrors: b.connectionErrors - a.connectionErrors,
-      bands: { sent: bandsB.sent - bandsA.sent, done: bandsB.done - bandsA.done, redelivered: bandsB.redelivered - bandsA.redelivered, failed: bandsB.failed - bandsA.failed },
+      bands: Object.fromEntries(BAND_OUTCOMES.map((k) => [k, bandsB[k] - bandsA[k]])) as Bands,
       facts,
       problems,
     };
@@ -208,7 +208,7 @@ class Scenario {
     let inFlight = 0;
     await this.#c.until('a band in flight', async () => {
       const b = await this.#bands();
-      inFlight = b.sent - b.done - b.failed;
+      inFlight = b.sent - b.done - b.failed - b.abandoned;
       return inFlight > 0;
     });
     return inFlight;
@@ -314,7 +314,7 @@ export async function runClusterFaults(o: RunSettings, command: string): Promise
         for (const n of TIMEOUT_JOB_SIZES) {
           const big = `/matmul?mode=cluster&n=${n}&dtype=float64&seed=1`;
           const sent0 = await c.bands('sent');
-          const failed0 = await c.bands('failed');
+          const abandoned0 = await c.bands('abandoned');
           const t0 = performance.now();
           const answer = fetch(c.url + big, { signal: AbortSignal.timeout(SERVER_TIMEOUT_S * 1000 + STEP_MS) }).then(async (res) => ({ status: res.status, body: await res.text() }));
           // its bands are published once the count of bands sent grows; then the hosts stop computing
@@ -327,7 +327,7 @@ export async function runClusterFaults(o: RunSettings, command: string): Promise
           facts.push(`GET ${big}: ${res.status}${code ? ` ${code}` : ''} after ${seconds((performance.now() - t0) / 1000)} (--timeout ${SERVER_TIMEOUT_S}); the hosts resumed (SIGCONT)`);
           if (res.status === 200) continue; // done before the stall: a larger job
           if (res.status !== 504 || code !== 'TIMEOUT') return void problems.push(`the job past --timeout answered ${res.status} ${code ?? ''}, not 504 TIMEOUT`);
-          facts.push(`bands abandoned (outcome="failed") by then: ${(await c.bands('failed')) - failed0}`);
+          facts.push(`bands abandoned (outcome="abandoned") by then: ${(await c.bands('abandoned')) - abandoned0}`);
           answered504 = true;
           break;
         }

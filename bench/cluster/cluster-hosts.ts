@@ -15,14 +15,16 @@ import { Daemon } from './daemon.js';
 import { canUseNamespaces, cleanStaleNetworks, loopbackNetwork, namespaceNetwork, type HostSlot, type Network } from './network.js';
 import { cleanStaleRuns, killOurGroup, makeRunDir, recordGroup } from './processes.js';
 import { formatAddress } from './proxy-config.js';
+import { freePort } from './proxy.js';
 
 /** Where Debian puts nats-server (`apt-get install nats-server`); undefined when it is not installed. */
 export function natsServerBinary(): string | undefined {
   return ['/usr/sbin/nats-server', '/usr/bin/nats-server'].find((p) => existsSync(p));
 }
 
-/** nats-server's client port inside its namespace (loopback: a free port). */
+/** nats-server's client and monitoring ports inside its namespace (loopback: free ports). */
 const NATS_NETNS_PORT = 4222;
+const NATS_NETNS_MONITOR_PORT = 8222;
 /** Bound of every wait for a process to be ready. */
 const READY_MS = 60_000;
 
@@ -35,6 +37,8 @@ export interface ClusterOptions {
   serverArgs: string[];
   /** --threads of every worker. */
   workerThreads: number;
+  /** Workers started at once (default all); the others wait for WorkerHost.start(). */
+  startWorkers?: number;
   log?: (line: string) => void;
 }
 
@@ -81,6 +85,8 @@ export class ClusterHosts {
   readonly serverSlot: HostSlot;
   readonly workers: WorkerHost[];
   readonly natsUrl: string;
+  /** nats-server's monitoring endpoint (/varz: bytes and messages in and out). */
+  natsMonitorUrl = '';
   nats!: Daemon;
   server!: ServerProcess;
   #stopped = false;
@@ -122,13 +128,16 @@ export class ClusterHosts {
       throw e;
     }
     const c = new ClusterHosts(options, runDir, network);
+    const monitorPort = network.kind === 'netns' ? NATS_NETNS_MONITOR_PORT : await freePort(c.natsSlot.address.host);
+    c.natsMonitorUrl = `http://${c.natsSlot.address.host}:${monitorPort}`;
     try {
       log(`nats-server (JetStream) at ${c.natsUrl}, ${options.workers} worker hosts, the server at ${formatAddress(c.serverSlot.address)} (${network.kind})`);
       await c.startNats();
-      await Promise.all(c.workers.map((w) => w.start()));
+      const first = c.workers.slice(0, options.startWorkers ?? options.workers);
+      await Promise.all(first.map((w) => w.start()));
       c.server = await ServerProcess.start({ args: ['--nats', c.natsUrl, ...options.serverArgs], bind: formatAddress(c.serverSlot.address), prefix: c.serverSlot.prefix, graceMs: 15_000 });
       recordGroup(runDir, c.server.pid);
-      await c.waitForWorkers(options.workers);
+      await c.waitForWorkers(first.length);
       return c;
     } catch (e) {
       await c.stop();
@@ -148,7 +157,7 @@ export class ClusterHosts {
   /** Starts nats-server on its host, with the run's JetStream store (kept across restarts); resolves once it is ready. */
   async startNats(): Promise<void> {
     const port = this.natsUrl.split(':').at(-1)!;
-    const args = ['-js', '-sd', join(this.runDir, 'jetstream'), '-a', this.natsSlot.address.host, '-p', port];
+    const args = ['-js', '-sd', join(this.runDir, 'jetstream'), '-a', this.natsSlot.address.host, '-p', port, '-m', this.natsMonitorUrl.split(':').at(-1)!];
     this.nats = this.#record(new Daemon({ name: 'nats-server', command: natsServerBinary()!, args, prefix: this.natsSlot.prefix }));
     await this.nats.waitForLine(/Server is ready/, READY_MS);
   }
@@ -164,13 +173,19 @@ export class ClusterHosts {
     }
   }
 
+  /** nats-server's totals since it started: messages and bytes it received from clients and sent to them. */
+  async natsTraffic(): Promise<{ in_msgs: number; out_msgs: number; in_bytes: number; out_bytes: number }> {
+    const res = await fetch(`${this.natsMonitorUrl}/varz`, { signal: AbortSignal.timeout(5000) });
+    return (await res.json()) as { in_msgs: number; out_msgs: number; in_bytes: number; out_bytes: number };
+  }
+
   async metrics(): Promise<string> {
     const res = await fetch(`${this.url}/metrics`, { signal: AbortSignal.timeout(5000) });
     return res.text();
   }
 
   /** wasmatrix_cluster_bands_total{outcome}, 0 when absent. */
-  async bands(outcome: 'sent' | 'done' | 'redelivered' | 'failed'): Promise<number> {
+  async bands(outcome: 'sent' | 'done' | 'redelivered' | 'failed' | 'abandoned'): Promise<number> {
     return metricSum(await this.metrics(), 'wasmatrix_cluster_bands_total', { outcome }) ?? 0;
   }
 

@@ -32,6 +32,8 @@ export interface BenchOptions {
   kernelsArgs: string[];
   /** Host counts of the "through HAProxy" section (empty: not run). */
   proxyHosts: number[];
+  /** The cluster section: mode=cluster over 1, 2, 3 worker hosts and NATS (bench/cluster/cluster-bench.ts). */
+  cluster: boolean;
   /** Results folder; default bench/results/<date>-<hostname>/. */
   out: string | null;
   /** Also refresh bench/results/latest/ (the copy the README links to). */
@@ -61,6 +63,8 @@ export const USAGE = `usage: npm run bench -- [options]
   --proxy-hosts LIST    the "through HAProxy" section: /threading direct, then through HAProxy with these
                         host counts (default 1,2,3 when the run has the threading case; not with --quick)
   --no-proxy            skip the "through HAProxy" section
+  --cluster             run the cluster section (mode=cluster on 1, 2, 3 worker hosts; needs nats-server) even
+                        with --quick (its short cases then); --no-cluster skips it (default: on, except --quick or --url)
   --no-kernels          skip the kernel benchmark section
   --no-stall            skip the stall measurement (/healthz while 8 connections flood the largest ts and wasm jobs)
   --kernels-args="ARGS" flags for bench:kernels (default: none, its full run; with --quick "${KERNELS_QUICK_ARGS.join(' ')}")
@@ -103,6 +107,8 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
         'no-stall': { type: 'boolean', default: false },
         'proxy-hosts': { type: 'string' },
         'no-proxy': { type: 'boolean', default: false },
+        cluster: { type: 'boolean', default: false },
+        'no-cluster': { type: 'boolean', default: false },
         'kernels-args': { type: 'string' },
         out: { type: 'string' },
         'no-latest': { type: 'boolean', default: false },
@@ -143,6 +149,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     stall: !values['no-stall'],
     kernelsArgs: values['kernels-args'] === undefined ? (quick ? KERNELS_QUICK_ARGS : KERNELS_ARGS) : words(values['kernels-args']),
     proxyHosts,
+    cluster: !values['no-cluster'] && (values.cluster! || (!quick && url === null)),
     out: values.out ?? null,
     latest: !values['no-latest'] && !quick && url === null && values.out === undefined,
     help: values.help!,

@@ -10,10 +10,11 @@ import { checkAnswer, firstDifference, type ResponseHeaders } from '../http/veri
 /**
  * The only non-200 answers a soak accepts, by status: what the README and
  * src/errors.ts promise under overload (a full queue, the memory cap), a
- * worker dying twice under one job, and a job past --timeout.
+ * worker dying twice under one job, mode=cluster with no live worker or NATS
+ * down, and a job past --timeout.
  */
 export const DOCUMENTED_PROBLEMS: Readonly<Record<number, readonly string[]>> = {
-  503: ['QUEUE_FULL', 'WORKER_FAILED', 'MEMORY_EXHAUSTED'],
+  503: ['QUEUE_FULL', 'WORKER_FAILED', 'MEMORY_EXHAUSTED', 'CLUSTER_UNAVAILABLE'],
   504: ['TIMEOUT'],
 };
 /** Overload answers tell the client when to come back. */
