@@ -72,6 +72,8 @@ export interface ClusterRow {
 export interface ClusterSection {
   status: 'ok' | 'failed' | 'skipped';
   problem: string | null;
+  /** Cases that failed (an answer not 200 or not the expected checksum): the section goes on without them. */
+  case_problems: string[];
   network: 'netns' | 'loopback' | null;
   cores: number;
   worker_threads: number;
@@ -173,12 +175,13 @@ export interface ClusterSectionSettings {
 /** Runs the section; a failure is its status and problem, never a throw. */
 export async function runClusterSection(s: ClusterSectionSettings): Promise<ClusterSection> {
   const t0 = performance.now();
-  const base = { network: null, cores: availableParallelism(), worker_threads: WORKER_THREADS, rows: [] as ClusterRow[] };
+  const base = { network: null, cores: availableParallelism(), worker_threads: WORKER_THREADS, rows: [] as ClusterRow[], case_problems: [] as string[] };
   if (!natsServerBinary()) return { ...base, status: 'skipped', problem: 'nats-server is not installed (Debian: apt-get install nats-server)', seconds: 0 };
   const cases = s.quick ? CLUSTER_QUICK_CASES : CLUSTER_CASES;
   const ref = new Reference();
   let c: ClusterHosts | undefined;
   const rows: ClusterRow[] = [];
+  const problems: string[] = [];
   try {
     c = await ClusterHosts.start({ workers: Math.max(...CLUSTER_HOSTS), startWorkers: CLUSTER_HOSTS[0], netns: canUseNamespaces(), workerThreads: WORKER_THREADS, serverArgs: ['--threads', String(availableParallelism()), '--processes', '1', '--timeout', '300'], log: s.log });
     const expected = new Map<string, string>();
@@ -202,15 +205,23 @@ export async function runClusterSection(s: ClusterSectionSettings): Promise<Clus
       for (const bc of cases) {
         const label = caseLabel(bc);
         const { req } = requestOf(bc, 'cluster', ref);
-        await meter(c, req, expected.get(label)!, 1, s.signal); // warm: each host's kernels and B
-        const r = row(label, 'cluster', hosts, await meter(c, req, expected.get(label)!, bc.requests, s.signal));
+        let r: ClusterRow;
+        try {
+          await meter(c, req, expected.get(label)!, 1, s.signal); // warm: each host's kernels
+          r = row(label, 'cluster', hosts, await meter(c, req, expected.get(label)!, bc.requests, s.signal));
+        } catch (e) {
+          problems.push(`${label} on ${hosts} hosts: ${(e as Error).message}`);
+          s.log(`cluster section: ${problems.at(-1)}`);
+          continue;
+        }
         rows.push(r);
         s.log(`cluster section: ${label} on ${hosts} host${hosts === 1 ? '' : 's'}: ${r.median_ms.toFixed(2)} ms, ${r.bands_per_job} bands, trip ${r.band_trip_ms?.toFixed(2)} ms, compute ${r.band_kernel_ms?.toFixed(2)} ms, ${Math.round(r.bytes_per_band ?? 0)} B per band`);
       }
     }
-    return { ...base, network: c.network.kind, status: s.signal.aborted ? 'failed' : 'ok', problem: s.signal.aborted ? 'interrupted' : null, rows, seconds: (performance.now() - t0) / 1000 };
+    const problem = s.signal.aborted ? 'interrupted' : problems.length ? `${problems.length} case(s) failed: ${problems[0]}` : null;
+    return { ...base, network: c.network.kind, status: problem ? 'failed' : 'ok', problem, case_problems: problems, rows, seconds: (performance.now() - t0) / 1000 };
   } catch (e) {
-    return { ...base, network: c?.network.kind ?? null, status: 'failed', problem: (e as Error).message, rows, seconds: (performance.now() - t0) / 1000 };
+    return { ...base, network: c?.network.kind ?? null, status: 'failed', problem: (e as Error).message, case_problems: problems, rows, seconds: (performance.now() - t0) / 1000 };
   } finally {
     await c?.stop();
   }

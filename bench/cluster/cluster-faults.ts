@@ -36,8 +36,19 @@ const WORKER_THREADS = 1;
 const STEP_MS = 60_000;
 /** Cluster answers the outage phases must see under load before they end. */
 const OUTAGE_ANSWERS = 3;
-/** The job past --timeout, matmul float64 of n x n: a larger one if it was done before the hosts stalled. */
-const TIMEOUT_JOB_SIZES = [1024, 2048];
+/**
+ * The job whose band is running on a host when it is killed or cut off: the TS
+ * kernel, so that each of its 3 bands (0.7 GFLOP) runs far longer than it takes
+ * to see them published.
+ */
+const LONG_JOB: ClusterRoute = { op: 'matmul', method: 'GET', mode: 'cluster', kernel: 'ts', sizes: [1024] };
+/**
+ * Past --timeout: this many matmul float64 jobs of n = 4096 at once (137 GFLOP
+ * each; all of them need well over twice SERVER_TIMEOUT_S on two cores at the
+ * WASM kernel's best measured speed), so the last ones must time out.
+ */
+const TIMEOUT_JOBS = 6;
+const TIMEOUT_PATH = '/matmul?mode=cluster&n=4096&dtype=float64&seed=1';
 
 /** The load: cluster jobs of every op (matmul large enough that bands last a while), and other modes beside them. */
 export const LOAD_ROUTES: ClusterRoute[] = [
@@ -203,17 +214,6 @@ class Scenario {
     return this.#c.until(`${n} cluster answers of the load during the outage`, async () => count() - before >= n, STEP_MS);
   }
 
-  /** Until bands are in flight at the workers (sent, not yet done or failed). */
-  async bandsInFlight(): Promise<number> {
-    let inFlight = 0;
-    await this.#c.until('a band in flight', async () => {
-      const b = await this.#bands();
-      inFlight = b.sent - b.done - b.failed - b.abandoned;
-      return inFlight > 0;
-    });
-    return inFlight;
-  }
-
   /** Until wasmatrix_cluster_bands_total{outcome="redelivered"} exceeds `before`; the seconds it took. */
   redelivered(before: number): Promise<number> {
     return this.#c.until('a band redelivered to another host', async () => (await this.#c.bands('redelivered')) > before, STEP_MS);
@@ -222,15 +222,25 @@ class Scenario {
 
 const seconds = (s: number): string => `${s.toFixed(1)} s`;
 
-/** The fault on one worker host while bands are in flight, its redelivery, and the host back. */
-async function hostFault(c: ClusterHosts, s: Scenario, host: WorkerHost, fault: 'kill' | 'link', facts: string[], problems: string[]): Promise<void> {
-  const inFlight = await s.bandsInFlight();
-  const before = await c.bands('redelivered');
+/**
+ * The fault on one worker host while its band of a long job is running, that
+ * band's redelivery to another host, the job's verified answer, and the host
+ * back. The long job's bands take far longer than finding them published.
+ */
+async function hostFault(c: ClusterHosts, s: Scenario, host: WorkerHost, fault: 'kill' | 'link', longJob: ExactRequest, facts: string[], problems: string[]): Promise<void> {
+  const sent0 = await c.bands('sent');
+  const redelivered0 = await c.bands('redelivered');
+  const t0 = performance.now();
+  const answer = probe(c.url, longJob);
+  await c.until("the long job's bands published", async () => (await c.bands('sent')) > sent0, STEP_MS);
   if (fault === 'kill') await host.kill();
   else c.network.setLink(host.slot.index, false);
-  facts.push(`${inFlight} bands in flight on the ${c.workers.length} hosts when ${host.name} was ${fault === 'kill' ? 'SIGKILLed (its whole process group)' : 'cut off (its link down, the process alive)'}`);
+  facts.push(`${longJob.what} sent; once its bands were out, ${host.name} was ${fault === 'kill' ? 'SIGKILLed (its whole process group)' : 'cut off (its link down, the process alive)'}`);
+  const p = await answer;
+  if (p.outcome.kind === 'ok') facts.push(`that job: a verified 200 after ${seconds((performance.now() - t0) / 1000)}`);
+  else problems.push(`the long job answered ${describe(p)}, not a verified 200`);
   try {
-    facts.push(`a band redelivered to another host ${seconds(await s.redelivered(before))} later (JetStream ack wait ${ACK_WAIT_S} s)`);
+    facts.push(`bands redelivered to another host: ${(await c.bands('redelivered')) - redelivered0} (${seconds(await s.redelivered(redelivered0))} after the answer; JetStream ack wait ${ACK_WAIT_S} s)`);
   } catch (e) {
     problems.push((e as Error).message);
   }
@@ -253,6 +263,7 @@ export async function runClusterFaults(o: RunSettings, command: string): Promise
   const exactChecks = everyOpAndDtype(ref, 'cluster', 67);
   const clusterGet = exactRequest(ref, LOAD_ROUTES[0]!, 64, 'int32', 1);
   const otherGet = exactRequest(ref, LOAD_ROUTES[3]!, 64, 'int32', 1);
+  const longJob = exactRequest(ref, LONG_JOB, LONG_JOB.sizes[0]!, 'float32', 3);
   const c = await ClusterHosts.start({ workers: WORKERS, netns: o.netns, serverArgs: SERVER_ARGS, workerThreads: WORKER_THREADS, log: o.log });
   const ledger = new Ledger();
   const scenario = new Scenario(c, ledger, o.log);
@@ -284,9 +295,9 @@ export async function runClusterFaults(o: RunSettings, command: string): Promise
         facts.push(`${c.workers.length} workers live; the load is served`);
       });
       const [host1, , host3] = c.workers as [WorkerHost, WorkerHost, WorkerHost];
-      await scenario.phase(`${host1.name} SIGKILLed mid-band, then started again`, ONLY_200, (f, p) => hostFault(c, scenario, host1, 'kill', f, p));
+      await scenario.phase(`${host1.name} SIGKILLed mid-band, then started again`, ONLY_200, (f, p) => hostFault(c, scenario, host1, 'kill', longJob, f, p));
       if (c.network.kind === 'netns') {
-        await scenario.phase(`${host3.name}'s link down mid-band (process alive), then up again`, ONLY_200, (f, p) => hostFault(c, scenario, host3, 'link', f, p));
+        await scenario.phase(`${host3.name}'s link down mid-band (process alive), then up again`, ONLY_200, (f, p) => hostFault(c, scenario, host3, 'link', longJob, f, p));
       }
       await scenario.phase('no worker at all (every worker SIGTERMed), then all started again', [503], async (facts, problems) => {
         const ends = await Promise.all(c.workers.map((w) => w.stop(STEP_MS)));
@@ -309,30 +320,25 @@ export async function runClusterFaults(o: RunSettings, command: string): Promise
         facts.push(`nats-server restarted (same store); the server and the workers reconnected, a verified cluster 200 ${seconds(back)} later`);
         facts.push(`the server sees ${c.workers.length} live workers ${seconds(await c.waitForWorkers(c.workers.length, STEP_MS))} later`);
       });
-      await scenario.phase('a job past --timeout: every worker host stalled (SIGSTOP) while its bands are out, then resumed', [503, 504], async (facts, problems) => {
-        let answered504 = false;
-        for (const n of TIMEOUT_JOB_SIZES) {
-          const big = `/matmul?mode=cluster&n=${n}&dtype=float64&seed=1`;
-          const sent0 = await c.bands('sent');
-          const abandoned0 = await c.bands('abandoned');
-          const t0 = performance.now();
-          const answer = fetch(c.url + big, { signal: AbortSignal.timeout(SERVER_TIMEOUT_S * 1000 + STEP_MS) }).then(async (res) => ({ status: res.status, body: await res.text() }));
-          // its bands are published once the count of bands sent grows; then the hosts stop computing
-          await c.until("the job's bands published", async () => (await c.bands('sent')) > sent0, STEP_MS);
-          for (const w of c.workers) w.process?.signalGroup('SIGSTOP');
-          const res = await answer.finally(() => {
-            for (const w of c.workers) w.process?.signalGroup('SIGCONT');
-          });
-          const code = res.status === 200 ? undefined : (JSON.parse(res.body) as { code?: string }).code;
-          facts.push(`GET ${big}: ${res.status}${code ? ` ${code}` : ''} after ${seconds((performance.now() - t0) / 1000)} (--timeout ${SERVER_TIMEOUT_S}); the hosts resumed (SIGCONT)`);
-          if (res.status === 200) continue; // done before the stall: a larger job
-          if (res.status !== 504 || code !== 'TIMEOUT') return void problems.push(`the job past --timeout answered ${res.status} ${code ?? ''}, not 504 TIMEOUT`);
-          facts.push(`bands abandoned (outcome="abandoned") by then: ${(await c.bands('abandoned')) - abandoned0}`);
-          answered504 = true;
-          break;
-        }
-        if (!answered504) problems.push(`every job was done before the hosts stalled (n = ${TIMEOUT_JOB_SIZES.join(', ')}): no 504 seen`);
-        const back = await c.until('a verified cluster 200 after the timeout', async () => (await probe(c.url, clusterGet)).outcome.kind === 'ok', STEP_MS);
+      await scenario.phase(`jobs past --timeout: ${TIMEOUT_JOBS} at once of ${TIMEOUT_PATH}`, [503, 504], async (facts, problems) => {
+        const abandoned0 = await c.bands('abandoned');
+        const t0 = performance.now();
+        const answers = await Promise.all(
+          Array.from({ length: TIMEOUT_JOBS }, () =>
+            fetch(c.url + TIMEOUT_PATH, { signal: AbortSignal.timeout(SERVER_TIMEOUT_S * 1000 + STEP_MS) }).then(async (res) => {
+              const body = (await res.json()) as { code?: string; checksum?: string };
+              return res.status === 200 ? `200 (checksum ${body.checksum})` : `${res.status} ${body.code}`;
+            }),
+          ),
+        );
+        const tally = Object.entries(answers.reduce<Record<string, number>>((m, a) => ({ ...m, [a]: (m[a] ?? 0) + 1 }), {}));
+        facts.push(`answers after ${seconds((performance.now() - t0) / 1000)} (--timeout ${SERVER_TIMEOUT_S}): ${tally.map(([a, n]) => `${n} x ${a}`).join(', ')}`);
+        const oks = new Set(answers.filter((a) => a.startsWith('200')));
+        if (!answers.includes('504 TIMEOUT')) problems.push('no job answered 504 TIMEOUT');
+        if (answers.some((a) => !a.startsWith('200') && a !== '504 TIMEOUT')) problems.push('a job answered neither 200 nor 504 TIMEOUT');
+        if (oks.size > 1) problems.push('the jobs of one seed answered 200 with different checksums');
+        facts.push(`bands abandoned (purged or dropped): ${(await c.bands('abandoned')) - abandoned0}`);
+        const back = await c.until('a verified cluster 200 after the timeouts', async () => (await probe(c.url, clusterGet)).outcome.kind === 'ok', STEP_MS);
         facts.push(`a verified cluster 200 ${seconds(back)} after that`);
       });
       await scenario.phase('cool-down', ONLY_200, async () => {
