@@ -3,12 +3,13 @@
 // in mode=cluster beside other modes, every answer verified against the
 // pure-TS reference (the soak's ledger). First every op and dtype in cluster
 // mode is checked bit for bit; then, each under load:
-// - a worker host SIGKILLed while bands are in flight (a band redelivered),
-// - a worker host's link taken down while bands are in flight (the same),
+// - a worker host SIGKILLed while it holds a band (its test hooks keep it at
+//   the gate): JetStream redelivers the band to another host,
+// - a worker host's link taken down while it holds a band (the same),
 // - no worker at all (cluster 503 at once, the other modes 200),
 // - nats-server SIGKILLed (cluster 503 at once), then restarted (everything
 //   reconnects, cluster 200 again),
-// - a job past --timeout (504, its bands abandoned).
+// - jobs past --timeout (504, their bands abandoned).
 // Each phase keeps its own ledger and says which answers it allows: a verified
 // 200 everywhere, and in the outage phases also the documented 503 (504) for
 // cluster routes. Nothing wrong, nothing unanswered.
@@ -22,7 +23,7 @@ import { classifyAnswer, type Outcome } from '../soak/answers.js';
 import { Ledger, type LedgerSummary, type RouteTally } from '../soak/ledger.js';
 import { picker, seededRandom } from '../soak/mix.js';
 import { runWindow } from '../soak/window.js';
-import { ClusterHosts, type WorkerHost } from './cluster-hosts.js';
+import { ClusterHosts, type BandTaken, type WorkerHost } from './cluster-hosts.js';
 import type { RunSettings } from './run-main.js';
 import { clusterMix, everyOpAndDtype, exactRequest, routeLabel, type ClusterRoute, type ExactRequest } from './cluster-mix.js';
 
@@ -36,12 +37,6 @@ const WORKER_THREADS = 1;
 const STEP_MS = 60_000;
 /** Cluster answers the outage phases must see under load before they end. */
 const OUTAGE_ANSWERS = 3;
-/**
- * The job whose band is running on a host when it is killed or cut off: the TS
- * kernel, so that each of its 3 bands (0.7 GFLOP) runs far longer than it takes
- * to see them published.
- */
-const LONG_JOB: ClusterRoute = { op: 'matmul', method: 'GET', mode: 'cluster', kernel: 'ts', sizes: [1024] };
 /**
  * Past --timeout: this many matmul float64 jobs of n = 4096 at once (137 GFLOP
  * each; all of them need well over twice SERVER_TIMEOUT_S on two cores at the
@@ -223,24 +218,43 @@ class Scenario {
 const seconds = (s: number): string => `${s.toFixed(1)} s`;
 
 /**
- * The fault on one worker host while its band of a long job is running, that
- * band's redelivery to another host, the job's verified answer, and the host
- * back. The long job's bands take far longer than finding them published.
+ * The fault on one worker host while it holds a band of the load: its test
+ * hooks keep the bands it takes at its gate, so the fault surely hits a band
+ * in flight; then that band's redelivery to another host (which its hooks
+ * print, with the delivery count), and the host back. The load's requests must
+ * all be verified 200s meanwhile (the phase allows nothing else).
  */
-async function hostFault(c: ClusterHosts, s: Scenario, host: WorkerHost, fault: 'kill' | 'link', longJob: ExactRequest, facts: string[], problems: string[]): Promise<void> {
-  const sent0 = await c.bands('sent');
+async function hostFault(c: ClusterHosts, s: Scenario, host: WorkerHost, fault: 'kill' | 'link', facts: string[], problems: string[]): Promise<void> {
   const redelivered0 = await c.bands('redelivered');
-  const t0 = performance.now();
-  const answer = probe(c.url, longJob);
-  await c.until("the long job's bands published", async () => (await c.bands('sent')) > sent0, STEP_MS);
-  if (fault === 'kill') await host.kill();
-  else c.network.setLink(host.slot.index, false);
-  facts.push(`${longJob.what} sent; once its bands were out, ${host.name} was ${fault === 'kill' ? 'SIGKILLed (its whole process group)' : 'cut off (its link down, the process alive)'}`);
-  const p = await answer;
-  if (p.outcome.kind === 'ok') facts.push(`that job: a verified 200 after ${seconds((performance.now() - t0) / 1000)}`);
-  else problems.push(`the long job answered ${describe(p)}, not a verified 200`);
+  const from = await host.hold();
+  let held: BandTaken;
   try {
-    facts.push(`bands redelivered to another host: ${(await c.bands('redelivered')) - redelivered0} (${seconds(await s.redelivered(redelivered0))} after the answer; JetStream ack wait ${ACK_WAIT_S} s)`);
+    held = await host.bandTaken(from, STEP_MS);
+  } catch (e) {
+    await host.release();
+    throw e;
+  }
+  const others = c.workers.filter((w) => w !== host);
+  const seen = new Map(others.map((w) => [w, w.bandsTaken().length]));
+  if (fault === 'kill') await host.kill();
+  else {
+    c.network.setLink(host.slot.index, false);
+    await host.release(); // it computes the band; its answer cannot leave
+  }
+  const t0 = performance.now();
+  facts.push(`${host.name} held band ${held.band} of job ${held.job} (delivery ${held.delivery}) when it was ${fault === 'kill' ? 'SIGKILLed (its whole process group)' : 'cut off (its link down, the process alive)'}`);
+  let again: { w: WorkerHost; b: BandTaken } | undefined;
+  await c.until(`band ${held.band} of job ${held.job} taken again by another host`, async () => {
+    for (const w of others) {
+      const b = w.bandsTaken().slice(seen.get(w)).find((x) => x.job === held.job && x.band === held.band);
+      if (b) again = { w, b };
+    }
+    return again !== undefined;
+  }, STEP_MS);
+  facts.push(`redelivered by JetStream to ${again!.w.name} (delivery ${again!.b.delivery}) ${seconds((performance.now() - t0) / 1000)} later (ack wait ${ACK_WAIT_S} s)`);
+  try {
+    await s.redelivered(redelivered0);
+    facts.push(`its answer came back from there: outcome="redelivered" +${(await c.bands('redelivered')) - redelivered0}`);
   } catch (e) {
     problems.push((e as Error).message);
   }
@@ -263,7 +277,6 @@ export async function runClusterFaults(o: RunSettings, command: string): Promise
   const exactChecks = everyOpAndDtype(ref, 'cluster', 67);
   const clusterGet = exactRequest(ref, LOAD_ROUTES[0]!, 64, 'int32', 1);
   const otherGet = exactRequest(ref, LOAD_ROUTES[3]!, 64, 'int32', 1);
-  const longJob = exactRequest(ref, LONG_JOB, LONG_JOB.sizes[0]!, 'float32', 3);
   const c = await ClusterHosts.start({ workers: WORKERS, netns: o.netns, serverArgs: SERVER_ARGS, workerThreads: WORKER_THREADS, log: o.log });
   const ledger = new Ledger();
   const scenario = new Scenario(c, ledger, o.log);
@@ -295,11 +308,12 @@ export async function runClusterFaults(o: RunSettings, command: string): Promise
         facts.push(`${c.workers.length} workers live; the load is served`);
       });
       const [host1, , host3] = c.workers as [WorkerHost, WorkerHost, WorkerHost];
-      await scenario.phase(`${host1.name} SIGKILLed mid-band, then started again`, ONLY_200, (f, p) => hostFault(c, scenario, host1, 'kill', longJob, f, p));
+      await scenario.phase(`${host1.name} SIGKILLed mid-band, then started again`, ONLY_200, (f, p) => hostFault(c, scenario, host1, 'kill', f, p));
       if (c.network.kind === 'netns') {
-        await scenario.phase(`${host3.name}'s link down mid-band (process alive), then up again`, ONLY_200, (f, p) => hostFault(c, scenario, host3, 'link', longJob, f, p));
+        await scenario.phase(`${host3.name}'s link down mid-band (process alive), then up again`, ONLY_200, (f, p) => hostFault(c, scenario, host3, 'link', f, p));
       }
-      await scenario.phase('no worker at all (every worker SIGTERMed), then all started again', [503], async (facts, problems) => {
+      // a job whose bands were still queued when the last worker left waits for one until --timeout: 504
+      await scenario.phase('no worker at all (every worker SIGTERMed), then all started again', [503, 504], async (facts, problems) => {
         const ends = await Promise.all(c.workers.map((w) => w.stop(STEP_MS)));
         for (const [i, e] of ends.entries()) if (e !== 'exit code 0') problems.push(`${c.workers[i]!.name} ended with ${e} after SIGTERM, not exit code 0`);
         facts.push(`every worker drained and ended: ${ends.join(', ')}`);

@@ -55,6 +55,10 @@ export class WorkerHost {
     this.#start = start;
   }
 
+  get alive(): boolean {
+    return this.#daemon?.alive ?? false;
+  }
+
   get process(): Daemon | undefined {
     return this.#daemon;
   }
@@ -66,6 +70,38 @@ export class WorkerHost {
     await this.#daemon.waitForLine(/^worker ready\b/, READY_MS);
   }
 
+  /**
+   * Test hooks (the worker runs with WASMATRIX_TEST_HOOKS=1): from now on it
+   * keeps the bands it takes at its gate until release(). Resolves once it
+   * acknowledged; returns the index of its next output line.
+   */
+  async hold(): Promise<number> {
+    return this.#hook('hold');
+  }
+
+  async release(): Promise<number> {
+    return this.#hook('release');
+  }
+
+  async #hook(command: 'hold' | 'release'): Promise<number> {
+    const d = this.#daemon!;
+    const from = d.lines.length;
+    const ack = `test-hooks: ${command}`;
+    d.send(command);
+    await d.waitForLine(new RegExp(`^${ack}$`), READY_MS, from);
+    return d.lines.indexOf(ack, from) + 1;
+  }
+
+  /** The first band it takes from output line `from` on (test hooks print each one), within `ms`. */
+  async bandTaken(from: number, ms = READY_MS): Promise<BandTaken> {
+    return parseBandTaken(await this.#daemon!.waitForLine(BAND_TAKEN, ms, from));
+  }
+
+  /** Every band it reported taking, in order. */
+  bandsTaken(): BandTaken[] {
+    return (this.#daemon?.lines ?? []).filter((l) => BAND_TAKEN.test(l)).map(parseBandTaken);
+  }
+
   /** SIGKILL to its whole group: a host that dies at once. */
   async kill(): Promise<void> {
     await this.#daemon?.kill();
@@ -75,6 +111,18 @@ export class WorkerHost {
   async stop(graceMs = 15_000): Promise<string> {
     return (await this.#daemon?.stop(graceMs)) ?? 'not running';
   }
+}
+
+/** What a worker's test hooks print for every band it takes. */
+export interface BandTaken {
+  job: string;
+  band: number;
+  delivery: number;
+}
+const BAND_TAKEN = /^test-hooks: band taken job=(\S+) band=(\d+) delivery=(\d+)$/;
+function parseBandTaken(line: string): BandTaken {
+  const m = BAND_TAKEN.exec(line)!;
+  return { job: m[1]!, band: Number(m[2]), delivery: Number(m[3]) };
 }
 
 export class ClusterHosts {
@@ -104,7 +152,8 @@ export class ClusterHosts {
       const name = `host${i + 1}`;
       return new WorkerHost(slot, name, () => {
         const args = [SERVER_ENTRY, 'worker', '--nats', this.natsUrl, '--threads', String(options.workerThreads), '--name', name];
-        return this.#record(new Daemon({ name, command: process.execPath, args, prefix: slot.prefix }));
+        // test hooks on: hold()/release() and a line per band taken (docs/cluster.md)
+        return this.#record(new Daemon({ name, command: process.execPath, args, prefix: slot.prefix, env: { WASMATRIX_TEST_HOOKS: '1' }, stdin: true }));
       });
     });
     mkdirSync(join(runDir, 'jetstream'));

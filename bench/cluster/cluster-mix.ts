@@ -14,8 +14,6 @@ export interface ClusterRoute {
   /** GET: a random job of the seed; POST: caller data (A then B, raw bytes). */
   method: 'GET' | 'POST';
   mode: string;
-  /** The kernel the job asks for (default the server's: wasm). */
-  kernel?: 'ts';
   /** Square sizes: n x n (matmul: n x n times n x n). */
   sizes: number[];
 }
@@ -27,8 +25,8 @@ export interface ExactRequest extends SoakRequest {
   output?: MatrixArray;
 }
 
-export const routeLabel = (r: Pick<ClusterRoute, 'op' | 'method' | 'mode' | 'kernel'>): string =>
-  `${r.method} /${r.op}?mode=${r.mode}${r.kernel ? `&kernel=${r.kernel}` : ''}${r.method === 'POST' ? ' (octet-stream)' : ''}`;
+export const routeLabel = (r: Pick<ClusterRoute, 'op' | 'method' | 'mode'>): string =>
+  `${r.method} /${r.op}?mode=${r.mode}${r.method === 'POST' ? ' (octet-stream)' : ''}`;
 
 /** The job a request runs, for the reference. */
 function spec(op: Op, dtype: Dtype, n: number) {
@@ -38,7 +36,7 @@ function spec(op: Op, dtype: Dtype, n: number) {
 /** One request of `route` at size n, dtype and seed, with its expected answer. */
 export function exactRequest(ref: Reference, route: ClusterRoute, n: number, dtype: Dtype, seed: number): ExactRequest {
   const label = routeLabel(route);
-  const shape = (route.kernel ? `kernel=${route.kernel}&` : '') + (route.op === 'matmul' ? `n=${n}` : `rows=${n}&cols=${n}`);
+  const shape = route.op === 'matmul' ? `n=${n}` : `rows=${n}&cols=${n}`;
   if (route.method === 'GET') {
     const path = `/${route.op}?mode=${route.mode}&${shape}&dtype=${dtype}&seed=${seed}`;
     const expected = ref.run({ ...spec(route.op, dtype, n), source: { kind: 'random', seed }, output: 'summary' }).checksum;

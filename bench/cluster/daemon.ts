@@ -18,6 +18,10 @@ export interface DaemonOptions {
   args: string[];
   /** A command it runs under, e.g. ['ip', 'netns', 'exec', NS] (it execs the command: same pid). */
   prefix?: string[];
+  /** Extra environment variables. */
+  env?: Record<string, string>;
+  /** Keep its stdin open for send() (test hooks). */
+  stdin?: boolean;
 }
 
 export class Daemon {
@@ -32,7 +36,8 @@ export class Daemon {
   constructor(o: DaemonOptions) {
     this.name = o.name;
     const [command, ...args] = [...(o.prefix ?? []), o.command, ...o.args];
-    this.child = spawn(command!, args, { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn(command!, args, { cwd: ROOT, detached: true, stdio: [o.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'], env: { ...process.env, ...o.env } });
+    this.child.stdin?.on('error', () => {}); // it may be gone already
     if (this.child.pid === undefined) throw new Error(`${o.name}: could not start ${o.command}`);
     this.pid = this.child.pid;
     this.exited = once(this.child, 'exit').then(([code, signal]) => {
@@ -74,6 +79,12 @@ export class Daemon {
       if (Date.now() > deadline) throw new Error(`${this.name} did not print ${re} within ${ms} ms:\n${this.tail()}`);
       await sleep(50);
     }
+  }
+
+  /** Writes a line to its stdin (started with stdin: true). */
+  send(line: string): void {
+    if (!this.child.stdin) throw new Error(`${this.name} was started without stdin`);
+    this.child.stdin.write(`${line}\n`);
   }
 
   signalGroup(signal: NodeJS.Signals): void {
