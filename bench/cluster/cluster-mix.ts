@@ -7,7 +7,11 @@
 import { DTYPES, OPS, type Dtype, type MatrixArray, type Op } from '../../src/kernels/dtype.js';
 import { binaryBody, fixedSeeds } from '../http/cases.js';
 import type { Reference } from '../http/reference.js';
+import { DOCUMENTED_PROBLEMS } from '../soak/answers.js';
 import type { Mix, SoakRequest } from '../soak/mix.js';
+
+/** What a cluster job may answer besides a 200: the service's documented problems, and 503 with no live worker or NATS down. */
+const CLUSTER_DOCUMENTED = { ...DOCUMENTED_PROBLEMS, 503: [...DOCUMENTED_PROBLEMS[503]!, 'CLUSTER_UNAVAILABLE'] };
 
 export interface ClusterRoute {
   op: Op;
@@ -41,7 +45,7 @@ export function exactRequest(ref: Reference, route: ClusterRoute, n: number, dty
     const path = `/${route.op}?mode=${route.mode}&${shape}&dtype=${dtype}&seed=${seed}`;
     const expected = ref.run({ ...spec(route.op, dtype, n), source: { kind: 'random', seed }, output: 'summary' }).checksum;
     const request = { seed, method: 'GET' as const, path, expected };
-    return { route: label, what: `GET ${path}`, method: 'GET', path, dtype, expect: { request, raw: false, lab: route.op !== 'matmul' } };
+    return { route: label, what: `GET ${path}`, method: 'GET', path, dtype, expect: { request, raw: false, lab: route.op !== 'matmul', documented: CLUSTER_DOCUMENTED } };
   }
   const a = ref.matrix(dtype, n, n, seed, 0);
   const b = ref.matrix(dtype, n, n, seed, 1);
@@ -50,7 +54,7 @@ export function exactRequest(ref: Reference, route: ClusterRoute, n: number, dty
   const headers = { 'content-type': 'application/octet-stream' };
   const body = binaryBody(a, b);
   const request = { seed, method: 'POST' as const, path, headers, body, expected: checksum };
-  return { route: label, what: `POST ${path} (seed ${seed})`, method: 'POST', path, headers, body, dtype, output: output!, expect: { request, raw: true, lab: false } };
+  return { route: label, what: `POST ${path} (seed ${seed})`, method: 'POST', path, headers, body, dtype, output: output!, expect: { request, raw: true, lab: false, documented: CLUSTER_DOCUMENTED } };
 }
 
 /** A load mix of these routes: every size, dtype and `seeds` seeds each. */
