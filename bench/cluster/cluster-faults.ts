@@ -277,7 +277,7 @@ export async function runClusterFaults(o: RunSettings, command: string): Promise
   const exactChecks = everyOpAndDtype(ref, 'cluster', 67);
   const clusterGet = exactRequest(ref, LOAD_ROUTES[0]!, 64, 'int32', 1);
   const otherGet = exactRequest(ref, LOAD_ROUTES[3]!, 64, 'int32', 1);
-  const c = await ClusterHosts.start({ workers: WORKERS, netns: o.netns, serverArgs: SERVER_ARGS, workerThreads: WORKER_THREADS, log: o.log });
+  const c = await ClusterHosts.start({ workers: WORKERS, netns: o.netns, serverArgs: SERVER_ARGS, workerThreads: WORKER_THREADS, log: o.log, signal: o.signal });
   const ledger = new Ledger();
   const scenario = new Scenario(c, ledger, o.log);
   const failures: string[] = [];

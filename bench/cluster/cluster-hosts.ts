@@ -39,6 +39,8 @@ export interface ClusterOptions {
   workerThreads: number;
   /** Workers started at once (default all); the others wait for WorkerHost.start(). */
   startWorkers?: number;
+  /** Ends every wait of until() at once (Ctrl-C). */
+  signal?: AbortSignal;
   log?: (line: string) => void;
 }
 
@@ -248,6 +250,7 @@ export class ClusterHosts {
     const t0 = Date.now();
     for (;;) {
       if (await ok().catch(() => false)) return (Date.now() - t0) / 1000;
+      if (this.options.signal?.aborted) throw new Error(`interrupted while waiting: ${what}`);
       if (Date.now() - t0 > ms) throw new Error(`not within ${ms / 1000} s: ${what}`);
       await sleep(100);
     }
