@@ -7,7 +7,7 @@ import { markdownTable, textTable } from '../http/table.js';
 import type { FaultPhase, FaultsRun } from './cluster-faults.js';
 import { ledgerBlockMarkdown, recordMarkdown } from './failover-report.js';
 
-const HEADER = ['phase', 'allowed besides a verified 200', 's', 'requests', 'verified 200', '503', '504', 'failed', 'unanswered', 'conn. errors', 'bands sent', 'redelivered'];
+const HEADER = ['phase', 'allowed on mode=cluster besides a verified 200', 's', 'requests', 'verified 200', '503', '504', 'failed', 'unanswered', 'conn. errors', 'bands sent', 'redelivered'];
 const NUMERIC = new Set([2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
 
 const byStatus = (documented: Record<string, number>, status: string): number =>
@@ -16,7 +16,7 @@ const byStatus = (documented: Record<string, number>, status: string): number =>
     .reduce((s, [, n]) => s + n, 0);
 
 function row(p: FaultPhase): string[] {
-  const allowed = p.allowed.length ? `${p.allowed.join(', ')} on mode=cluster` : '-';
+  const allowed = p.allowed.length ? p.allowed.join(', ') : '-';
   return [p.name, allowed, p.seconds.toFixed(1), int(p.sent), int(p.verified), int(byStatus(p.documented, '503')), int(byStatus(p.documented, '504')), int(p.failed), int(p.unanswered), int(p.connectionErrors), int(p.bands.sent), int(p.bands.redelivered)];
 }
 
