@@ -71,7 +71,7 @@ test('the cluster blocks: from the bench run, else from cluster-bench alone (say
   const record = { command: 'npm run cluster-bench', started_at: '2026-12-01T17:00:00Z', section: section() };
   const fromRun = cluster({ ...s, run: { ...s.run, cluster: section() } });
   assert.match(fromRun, /^From `bench\/results\/latest\/results\.json`/);
-  assert.match(fromRun, /\| random\+matmul float32 n=1024 \| 100 \| 60\.0 \| 103 \|/);
+  assert.match(fromRun, /\| random\+matmul float32 n=1024 \| 100 \(100-100\) \| 60\.0 \(60\.0-60\.0\) \| 103 \(103-103\) \|/);
   assert.match(cluster({ ...s, run: { ...s.run, cluster: undefined }, clusterBench: record }), /has no cluster section .* `npm run cluster-bench`, the section run alone/);
   const neither = { ...s, run: { ...s.run, cluster: undefined }, clusterBench: undefined };
   assert.match(cluster(neither), /^Not in this result: .* no cluster section/);

@@ -70,7 +70,8 @@ export function clusterModel(s: ClusterSection): ModelRow[] {
   return out;
 }
 
-const cell = (r: ClusterRow | undefined): string => (r ? ms(r.median_ms) : '-');
+/** Median, and the spread of the repeats when there are several. */
+const cell = (r: ClusterRow | undefined): string => (!r ? '-' : r.requests > 1 ? `${ms(r.median_ms)} (${ms(r.min_ms)}-${ms(r.max_ms)})` : ms(r.median_ms));
 const opt = (x: number | null | undefined, f: (x: number) => string): string => (x === null || x === undefined ? '-' : f(x));
 
 function measuredTable(s: ClusterSection): [string[], string[][]] {
@@ -111,7 +112,7 @@ const NUMERIC_FROM_1 = (n: number): Set<number> => new Set(Array.from({ length: 
 
 function about(s: ClusterSection): string[] {
   return [
-    `${CLUSTER_HOSTS.join(', ')} worker hosts (\`worker --threads ${s.worker_threads}\`, ${s.network === 'netns' ? 'each in a network namespace, on one bridge' : 'on 127.0.0.x'}) and the server share this machine's ${s.cores} cores: more hosts add no compute here, so the cluster columns show the overhead, not a speed-up. Times are medians of sequential requests (one connection), every answer checked; ms.`,
+    `${CLUSTER_HOSTS.join(', ')} worker hosts (\`worker --threads ${s.worker_threads}\`, ${s.network === 'netns' ? 'each in a network namespace, on one bridge' : 'on 127.0.0.x'}) and the server share this machine's ${s.cores} cores: more hosts add no compute here, so the cluster columns show the overhead, not a speed-up. Times are medians of sequential requests (one connection), with their spread (min-max) in parentheses, every answer checked; ms.`,
     'Band trip: from publish to the result at the server (wasmatrix_cluster_band_round_trip_seconds); band compute: the worker\'s kernel time (wasmatrix_cluster_band_kernel_seconds); overhead per band = trip - compute; bytes per band: through nats-server (its /varz in_bytes: the band published and its result), at the largest host count.',
   ];
 }
