@@ -17,9 +17,10 @@ import { cleanStaleRuns, killOurGroup, makeRunDir, recordGroup } from './process
 import { formatAddress } from './proxy-config.js';
 import { freePort } from './proxy.js';
 
-/** Where Debian puts nats-server (`apt-get install nats-server`); undefined when it is not installed. */
+/** The nats-server binary (Debian puts it in /usr/sbin, which a non-root PATH may lack), or undefined. */
 export function natsServerBinary(): string | undefined {
-  return ['/usr/sbin/nats-server', '/usr/bin/nats-server'].find((p) => existsSync(p));
+  const onPath = (process.env.PATH ?? '').split(':').map((d) => join(d, 'nats-server'));
+  return [...onPath, '/usr/sbin/nats-server', '/usr/bin/nats-server'].find((p) => existsSync(p));
 }
 
 /** nats-server's client and monitoring ports inside its namespace (loopback: free ports). */
