@@ -29,6 +29,11 @@ import { proxySectionText, runProxySection, type ProxySection } from './cluster/
 import { BENCH_STALL, measureStall, type StallResult } from './http/stall.js';
 import { runClusterSection, type ClusterSection } from './cluster/cluster-bench.js';
 import { clusterSectionText } from './cluster/cluster-bench-report.js';
+import { LAB_CONFIGS, runLabJob, type LabJobSection } from './http/lab-job.js';
+import { labJobText } from './http/lab-job-report.js';
+import { wrkPresent } from './http/generator.js';
+import { wholeSeconds } from './http/wrk.js';
+import { LAB_JOB, LAB_JOB_QUICK } from './http/options.js';
 
 /** Seconds a case takes besides its load: the full check, connection set-up, the gap. */
 const CASE_OVERHEAD_S = 0.5;
@@ -36,8 +41,13 @@ const CASE_OVERHEAD_S = 0.5;
 const PROXY_SETUP_S = 4;
 /** Rough length of the cluster section (its own processes started and stopped), for the estimate only. */
 const CLUSTER_ESTIMATE_S = { full: 110, quick: 25 };
+/** Seconds to start a server of "the lab's job" section and check its first answer, for the estimate only. */
+const LAB_SETUP_S = 2;
 /** Rough length of the kernel section, for the time-left estimate only. */
 const KERNELS_ESTIMATE_S = { full: 305, quick: 5 };
+
+/** Seconds one case takes, for the estimates: wrk runs whole seconds. */
+const caseSeconds = (o: BenchOptions): number => (wrkPresent() && o.generator === 'auto' ? wholeSeconds(o.warmup) + wholeSeconds(o.duration) : o.warmup + o.duration) + CASE_OVERHEAD_S;
 
 const progress = new Progress();
 const controller = new AbortController();
@@ -58,7 +68,7 @@ async function startServer(options: BenchOptions, info: ServerInfo): Promise<voi
 
 async function runCases(options: BenchOptions, cases: BenchCase[], info: ServerInfo, kernelsEstimate: number): Promise<CaseResult[]> {
   const results: CaseResult[] = [];
-  const perCase = options.warmup + options.duration + CASE_OVERHEAD_S;
+  const perCase = caseSeconds(options);
   for (const [i, c] of cases.entries()) {
     if (controller.signal.aborted) break;
     const label = `[${i + 1}/${cases.length}] ${c.label} n=${c.n}`;
@@ -81,6 +91,7 @@ async function runCases(options: BenchOptions, cases: BenchCase[], info: ServerI
       duration: options.duration,
       timeout: options.timeout,
       signal: controller.signal,
+      generator: options.generator,
       onPhase: (phase, seconds) => progress.phase(`${label} ${phase}`, seconds, after + (phase === 'warm-up' ? options.duration : 0)),
     });
     if (info.started_by_bench && server && !server.alive) {
@@ -120,9 +131,13 @@ async function main(): Promise<void> {
   const plan = planCases(options.modes, options.sizes);
   const kernelsEstimate = options.kernels ? (options.quick ? KERNELS_ESTIMATE_S.quick : KERNELS_ESTIMATE_S.full) : 0;
   const proxyCases = options.proxyHosts.length + (options.proxyHosts.includes(1) ? 1 : 0);
-  const proxyEstimate = proxyCases * (options.warmup + options.duration + CASE_OVERHEAD_S) + options.proxyHosts.length * PROXY_SETUP_S;
+  const proxyEstimate = proxyCases * caseSeconds(options) + options.proxyHosts.length * PROXY_SETUP_S;
   const clusterEstimate = options.cluster ? (options.quick ? CLUSTER_ESTIMATE_S.quick : CLUSTER_ESTIMATE_S.full) : 0;
-  const total = plan.length * (options.warmup + options.duration + CASE_OVERHEAD_S) + proxyEstimate + clusterEstimate + kernelsEstimate;
+  const lab = options.quick ? LAB_JOB_QUICK : LAB_JOB;
+  const labEstimate = options.labRounds
+    ? (options.quick ? 2 : LAB_CONFIGS.length) * (lab.warmup + lab.searchSeconds + LAB_SETUP_S) + options.labRounds * 4 * (lab.warmup + lab.seconds + CASE_OVERHEAD_S) + 4 * LAB_SETUP_S
+    : 0;
+  const total = plan.length * caseSeconds(options) + labEstimate + proxyEstimate + clusterEstimate + kernelsEstimate;
   progress.log(`bench: ${plan.length} cases x (${options.warmup} s warm-up + ${options.duration} s), ${options.connections} connections; about ${clock(total)}`);
 
   progress.log('computing the expected answers with the pure-TS reference');
@@ -142,6 +157,7 @@ async function main(): Promise<void> {
   let proxy: ProxySection | null = null;
   let stall: StallResult | null = null;
   let cluster: ClusterSection | null = null;
+  let labJob: LabJobSection | null = null;
   try {
     results = addRatios(await runCases(options, cases, info, proxyEstimate + clusterEstimate + kernelsEstimate));
     if (options.stall && info.url && !controller.signal.aborted && (!info.started_by_bench || server?.alive)) stall = await runStall(info.url);
@@ -150,6 +166,14 @@ async function main(): Promise<void> {
       progress.log('stopping the server');
       await server.stop();
     }
+  }
+  if (options.labRounds && !controller.signal.aborted) {
+    progress.log(`the lab's job, like with like: /threading n=500 on wasmatrix -w 1 and -w 2, the lab's best Gunicorn configuration and node:http; ${options.labRounds} rounds`);
+    labJob = await runLabJob(
+      { ...lab, rounds: options.labRounds, connections: options.connections, timeout: options.timeout, serverArgs: options.serverArgs, shortSearch: options.quick, signal: controller.signal, log: (line) => progress.log(`  ${line}`) },
+      ref,
+    );
+    if (labJob.problem) progress.log(`the lab's job: ${labJob.problem}`);
   }
   if (options.proxyHosts.length && !controller.signal.aborted) {
     progress.log(`through HAProxy: /threading direct, then through the proxy with ${options.proxyHosts.join(', ')} hosts`);
@@ -176,7 +200,7 @@ async function main(): Promise<void> {
     progress.log(`kernels without HTTP: ${kernels.status}${kernels.problem ? ` (${kernels.problem.split('\n')[0]})` : ''}, ${Math.round(kernels.seconds)} s`);
   }
 
-  const partial = { cases: results, kernels, options, stall };
+  const partial = { cases: results, kernels, options, stall, lab_job: labJob };
   const run: BenchRun = {
     schema: 1,
     started_at: started.toISOString(),
@@ -191,6 +215,7 @@ async function main(): Promise<void> {
     proxy,
     stall,
     cluster,
+    lab_job: labJob,
     conclusions: conclusions(partial),
     targets: targets(partial),
   };
@@ -200,6 +225,7 @@ async function main(): Promise<void> {
   if (options.latest && !run.interrupted) refreshLatest(dir);
 
   process.stdout.write(`\n${resultsText(results)}\n\n`);
+  if (labJob?.contenders.length) process.stdout.write(`${labJobText(labJob)}\n\n`);
   if (proxy) process.stdout.write(`${proxySectionText(proxy)}\n\n`);
   if (cluster) process.stdout.write(`${clusterSectionText(cluster)}\n\n`);
   for (const line of run.conclusions) process.stdout.write(`- ${line}\n`);

@@ -66,15 +66,29 @@ test("the lab's claim is judged from the data, either way", () => {
 
 test('targets: met, missed and not measured', () => {
   const run = fakeRun();
-  const [threading, wasm, memory] = targets(run);
-  assert.is(threading!.met, true);
-  assert.match(threading!.measured, /6,500 req\/s \(19\.40x the lab\), p99 0\.462 ms/);
+  const [w1, w2, w2VsW1, wasm, memory] = targets(run);
+  assert.is(w1!.met, true);
+  assert.match(w1!.name, /wrk: wasmatrix -w 1/);
+  assert.match(w1!.measured, /^10,500 req\/s \(10,400 to 10,700\), p99 4\.00 ms, median of 3; 25\.00x the lab \(420 req\/s\)$/);
+  assert.is(w2!.met, false, 'under 10,000 req/s and p99 over 5 ms');
+  assert.is(w2VsW1!.met, false);
+  assert.match(w2VsW1!.measured, /-w 2 9,000 vs -w 1 10,500 req\/s \(0\.86x\)/);
   assert.is(wasm!.met, false); // wasm 4x and multiprocessing 2x are under 5x
   assert.match(wasm!.measured, /wasm 4\.00x, threading 6\.50x, multiprocessing 2\.00x/);
   assert.is(memory!.met, true);
   assert.match(memory!.measured, /peak 260 MB RSS/);
-  const none = targets({ ...run, cases: [], stall: null });
-  assert.equal(none.map((t) => t.met), [null, null, null, null]);
+  const none = targets({ ...run, cases: [], stall: null, lab_job: null });
+  assert.equal(none.map((t) => t.met), [null, null, null, null, null, null]);
+  const older = targets({ ...run, lab_job: undefined });
+  assert.match(older[0]!.measured, /this result has no "lab's job" section/);
+});
+
+test("the lab's job: medians, spread and ratios to the lab from the same run, in the conclusions", () => {
+  const line = conclusions(fakeRun()).find((l) => l.startsWith("The lab's job, like with like"))!;
+  assert.match(line, /wasmatrix -w 1 10,500 req\/s \(10,400 to 10,700\), p99 4\.00 ms, 25\.00x the lab, wrk 8% of a core/);
+  assert.match(line, /plain node:http \+ typed arrays 700 req\/s \(690 to 710\), p99 40\.0 ms, 1\.67x the lab/);
+  assert.match(line, /threading -w 2 --threads 4 430 req\/s, multiprocessing -w 1 failed \(status 500\)/);
+  assert.match(line, /For reference, the lab's own ApacheBench example/);
 });
 
 test.run();

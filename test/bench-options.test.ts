@@ -4,9 +4,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CASE_KINDS } from '../bench/http/cases.ts';
-import { BenchUsageError, DEFAULTS, KERNELS_QUICK_ARGS, parseBenchArgs, QUICK } from '../bench/http/options.ts';
+import { BenchUsageError, DEFAULTS, KERNELS_QUICK_ARGS, LAB_JOB, LAB_JOB_QUICK, parseBenchArgs, QUICK } from '../bench/http/options.ts';
 
-test('no flags: every case at n = 500 and 2048, 20 connections, 10 s each, latest refreshed', () => {
+test('no flags: every case at n = 500 and 2048, 20 connections, 5 s each, the lab\'s job in 3 rounds, latest refreshed', () => {
   const o = parseBenchArgs([]);
   assert.equal(o.sizes, [500, 2048]);
   assert.equal(o.modes, [...CASE_KINDS]);
@@ -16,6 +16,15 @@ test('no flags: every case at n = 500 and 2048, 20 connections, 10 s each, lates
   assert.ok(o.kernels);
   assert.ok(o.stall);
   assert.not.ok(parseBenchArgs(['--no-stall']).stall);
+  assert.is(o.labRounds, LAB_JOB.rounds);
+  assert.is(o.generator, 'auto');
+  assert.is(parseBenchArgs(['--generator', 'autocannon']).generator, 'autocannon');
+  assert.throws(() => parseBenchArgs(['--generator', 'ab']), /--generator: "ab" is not auto or autocannon/);
+  assert.is(parseBenchArgs(['--lab-rounds', '5']).labRounds, 5);
+  assert.is(parseBenchArgs(['--no-lab']).labRounds, 0);
+  assert.is(parseBenchArgs(['--lab-rounds', '0']).labRounds, 0);
+  assert.is(parseBenchArgs(['--url', 'http://127.0.0.1:8000']).labRounds, 0, 'a server the bench did not start: no -w 1 / -w 2 of its own');
+  assert.throws(() => parseBenchArgs(['--lab-rounds', 'two']), /--lab-rounds: "two" is not a positive integer/);
   assert.ok(o.latest);
   assert.is(o.url, null);
 });
@@ -25,6 +34,7 @@ test('--quick shortens everything and never touches bench/results/latest', () =>
   assert.equal(o.sizes, [...QUICK.sizes]);
   assert.is(o.duration, QUICK.duration);
   assert.equal(o.kernelsArgs, KERNELS_QUICK_ARGS);
+  assert.is(o.labRounds, LAB_JOB_QUICK.rounds);
   assert.not.ok(o.latest);
 });
 

@@ -10,10 +10,11 @@ import { allCharts, latencyChart, requestsChart } from '../bench/http/charts.ts'
 import { conclusions, targets } from '../bench/http/conclusions.ts';
 import { resultsDirName, writeResults } from '../bench/http/output.ts';
 import { markdownReport } from '../bench/http/report.ts';
+import { labJobText } from '../bench/http/lab-job-report.ts';
 import { resultsText } from '../bench/http/table.ts';
 import { proxySectionText } from '../bench/cluster/bench-section.ts';
 import type { BenchRun } from '../bench/http/results.ts';
-import { fakeProxySection, fakeRun, fakeStall } from './fixtures/bench-results.ts';
+import { fakeLabJob, fakeProxySection, fakeRun, fakeStall } from './fixtures/bench-results.ts';
 
 function completeRun() {
   const run = fakeRun();
@@ -34,6 +35,11 @@ test('the Markdown report states machine, command, method, results, conclusions,
   assert.match(md, /threads beat processes, the opposite of the lab/);
   assert.match(md, /\| random\+add \| threads \| wasm \| int32 \| 2048 \| 2 \| 0\.250 \| 48\.00 \| 12\.00x \|/);
   assert.match(md, /- `GET \/add\?mode=threads` n = 500: 3 of 100 answers wrong/);
+  assert.ok(md.includes("\n## The lab's job, like with like\n"));
+  assert.match(md, /\| wasmatrix -w 1 \| 10,500 \| 10,400 to 10,700 \| 1\.33 \| 4\.00 \| 25\.00x \| 180% \| 8% \| 189,600 \|/);
+  assert.match(md, /\*\*threading -w 2 --threads 4\*\*/);
+  assert.match(labJobText(fakeLabJob()), /lab = threading -w 2 --threads 4\):\nserver .*\n-+.*\nwasmatrix -w 1 +10,500 +10,400 to 10,700 .* 25\.00x/);
+  assert.match(md, /\| multiprocessing -w 1 \| `gunicorn -w 1 -b 127\.0\.0\.1:0 app_multiprocessing:app` \| failed: status 500 \|/);
 });
 
 test('through HAProxy: CPU per request per component, the proxy\'s cost against direct, and the model of N hosts from it', () => {
@@ -108,7 +114,7 @@ test('the results folder holds results.json, report.md and the charts; the name 
     assert.equal(files.map((f) => f.slice(dir.length + 1)), ['results.json', 'report.md', 'requests.svg', 'latency.svg', 'resources.svg']);
     const back = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8'));
     assert.is(back.cases.length, 5);
-    assert.is(back.targets.length, 4);
+    assert.is(back.targets.length, 6);
     assert.is(back.stall.healthz.p99_ms, 12.5);
   } finally {
     rmSync(dir, { recursive: true, force: true });

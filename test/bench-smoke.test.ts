@@ -3,7 +3,7 @@
 // benchmark, writes the report and stops every process it started.
 
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -17,7 +17,7 @@ test('one mode, one size, one second: report files exist and parse, every answer
   const out = mkdtempSync(join(tmpdir(), 'bench-smoke-'));
   try {
     // --no-stall: test/http-stall floods the server already; here the run only has to leave it out
-    const args = ['--modes', 'wasm', '--sizes', '64', '--duration', '1', '--warmup', '0.2', '--connections', '4', '--no-stall', '--out', out];
+    const args = ['--modes', 'wasm', '--sizes', '64', '--duration', '1', '--warmup', '0.2', '--connections', '4', '--no-stall', '--no-lab', '--out', out];
     const kernels = '--kernels-args=--quick --dtypes int32 --sizes 64 --modes ts,wasm --ops random+add --only-table';
     const { stdout } = await run(process.execPath, [join(ROOT, 'dist', 'bench', 'run.js'), ...args, kernels], { cwd: ROOT, timeout: 180_000 });
     assert.match(stdout, /GET \/add\?mode=wasm\s+64\s+[\d,]+/);
@@ -32,6 +32,8 @@ test('one mode, one size, one second: report files exist and parse, every answer
     assert.is(results.kernels.status, 'ok', results.kernels.problem);
     assert.ok(results.kernels.rows.length >= 2);
     assert.is(results.stall, null);
+    assert.is(results.lab_job, null);
+    assert.is(c.generator.tool, existsSync('/usr/bin/wrk') ? 'wrk' : 'autocannon');
     const pid = results.server.pid;
     assert.throws(() => process.kill(-pid, 0), /ESRCH/, 'the server and its pools are gone');
     assert.match(readFileSync(join(out, 'report.md'), 'utf8'), /## Kernels without HTTP/);

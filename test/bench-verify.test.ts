@@ -9,6 +9,7 @@ import * as assert from 'uvu/assert';
 import type { BenchCase, CaseRequest } from '../bench/http/cases.ts';
 import { runCase } from '../bench/http/case-runner.ts';
 import { caseProblems } from '../bench/http/results.ts';
+import { wrkPresent } from '../bench/http/generator.ts';
 import { checkAnswer, claimedChecksum, firstDifference, Verification } from '../bench/http/verify.ts';
 
 const request: CaseRequest = { seed: 7, method: 'GET', path: '/add?seed=7', expected: '0a1b2c3d' };
@@ -73,7 +74,8 @@ const fakeCase: BenchCase = {
   requests: [1, 2].map((seed) => ({ seed, method: 'GET' as const, path: `/add?mode=wasm&n=4&seed=${seed}`, expected: `0000000${seed}` })),
 };
 
-const settings = (url: string) => ({
+const settings = (url: string, generator: 'auto' | 'autocannon' = 'auto') => ({
+  generator,
   url,
   serverPid: process.pid,
   connections: 2,
@@ -84,32 +86,36 @@ const settings = (url: string) => ({
   onPhase: () => {},
 });
 
-test('a case whose server answers a wrong checksum under load is marked failed', async () => {
-  const { url, server } = await fakeServer(2);
-  try {
-    const result = await runCase(fakeCase, settings(url));
-    assert.is(result.status, 'failed');
-    assert.ok(result.verification.wrong > 0);
-    assert.match(result.problems.join('\n'), /answers wrong: \d+ x checksum deadbeef, expected 0000000[12]/);
-    assert.ok(result.responses > 0 && result.requests_per_sec > 0);
-  } finally {
-    server.close();
-  }
-});
+// 'auto' is wrk when it is installed (its Lua script checks the answers), autocannon otherwise
+for (const generator of ['auto', 'autocannon'] as const) {
+  test(`${generator}: a case whose server answers a wrong checksum under load is marked failed`, async () => {
+    const { url, server } = await fakeServer(2);
+    try {
+      const result = await runCase(fakeCase, settings(url, generator));
+      assert.is(result.status, 'failed');
+      assert.ok(result.verification.wrong > 0);
+      assert.match(result.problems.join('\n'), /answers wrong: \d+ x checksum deadbeef, expected 0000000[12]/);
+      assert.ok(result.responses > 0 && result.requests_per_sec > 0);
+    } finally {
+      server.close();
+    }
+  });
 
-test('the same case against a server that is always right passes, every answer checked', async () => {
-  const { url, server } = await fakeServer(Infinity);
-  try {
-    const result = await runCase(fakeCase, settings(url));
-    assert.is(result.status, 'ok', result.problems.join('; '));
-    assert.is(result.verification.wrong, 0);
-    assert.is(result.verification.checked, result.responses);
-    assert.ok(result.latency!.p50_ms > 0 && result.latency!.p50_ms < result.latency!.max_ms + 1e-9);
-    assert.ok(result.resources!.rss_peak_mb > 0);
-  } finally {
-    server.close();
-  }
-});
+  test(`${generator}: the same case against a server that is always right passes, every answer checked`, async () => {
+    const { url, server } = await fakeServer(Infinity);
+    try {
+      const result = await runCase(fakeCase, settings(url, generator));
+      assert.is(result.status, 'ok', result.problems.join('; '));
+      assert.is(result.verification.wrong, 0);
+      assert.is(result.verification.checked, result.responses);
+      assert.ok(result.latency!.p50_ms > 0 && result.latency!.p50_ms < result.latency!.max_ms + 1e-9);
+      assert.ok(result.resources!.rss_peak_mb > 0);
+      assert.is(result.generator!.tool, generator === 'autocannon' || !wrkPresent() ? 'autocannon' : 'wrk');
+    } finally {
+      server.close();
+    }
+  });
+}
 
 test('a wrong answer to the full check first stops the case before any load', async () => {
   // the server is right; the case expects other checksums, so its full check fails first

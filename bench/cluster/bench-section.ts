@@ -153,7 +153,7 @@ function conclusionsOf(cases: ProxyCase[], model: ProxyModel | null): string[] {
     out.push(
       `Model, from the CPU per request measured above: a host of this size (${model.cores} cores, nothing else on them) serves up to ${int(model.host_capacity_rps)} req/s of /threading; ` +
         `one HAProxy with ${model.cores} threads saturates at ${int(model.proxy_capacity_rps)} req/s, ${saturating ? `so from about ${Math.floor(model.proxy_capacity_rps / model.host_capacity_rps) + 1} hosts on the proxy is the limit` : `more than ${MODEL_HOSTS.at(-1)} hosts' worth`}. ` +
-        `The load itself costs ${ms(model.loadgen_cpu_ms)} ms of client CPU per request (autocannon): N hosts need clients in proportion. Not modelled: the network, and kernel time outside these processes.`,
+        `The load itself costs ${ms(model.loadgen_cpu_ms)} ms of client CPU per request (${direct?.result.generator?.tool ?? 'autocannon'}): N hosts need clients in proportion. Not modelled: the network, and kernel time outside these processes.`,
     );
   }
   return out;

@@ -31,6 +31,7 @@ import { soakSummaryMarkdown, type SoakRun } from '../soak/report.js';
 import type { ThresholdsFile, ThresholdTable } from '../../src/engines/auto-thresholds.js';
 import { NEVER } from '../thresholds.js';
 import { stallMarkdown } from '../http/stall.js';
+import { labJobMarkdown } from '../http/lab-job-report.js';
 import { proxySectionMarkdown } from '../cluster/bench-section.js';
 import type { FailoverRun } from '../cluster/failover.js';
 import { failoverLedgerMarkdown } from '../cluster/failover-report.js';
@@ -114,6 +115,35 @@ function served(c: CaseResult | undefined): string {
   return `${int(c.requests_per_sec)} req/s, p99 ${ms(c.latency?.p99_ms ?? 0)} ms`;
 }
 
+/** "wrk (GET) and autocannon (POST uploads)", from the cases; results written before generators were recorded used autocannon. */
+function generators(run: BenchRun): string {
+  const tools = new Set(run.cases.map((c) => c.generator?.tool ?? 'autocannon'));
+  if (tools.size === 2) return 'wrk (GET cases) and autocannon (POST uploads)';
+  return tools.has('wrk') ? 'wrk' : 'autocannon';
+}
+
+/** README: the lab's job on wasmatrix, the lab's Gunicorn and node:http, same run, same generator. */
+function headlineLabJob(s: Sources): string[] {
+  const section = s.run.lab_job;
+  if (section === undefined) return [notInResult(s, '"lab\'s job, like with like" section (wasmatrix -w 1 and -w 2 against the lab\'s Gunicorn in the same run, with wrk; it predates it)')];
+  if (section === null || !section.contenders.length) return [`The lab's job, like with like: not measured in this result${section?.problem ? ` (${section.problem})` : ''}.`];
+  const lab = section.contenders.find((c) => c.id === 'lab');
+  return [
+    `The lab's job (\`GET /threading\`, n = ${section.n}, ${section.connections} connections, ${section.generator === 'wrk' ? 'wrk' : section.generator}, median of ${section.rounds} interleaved runs, same run; the lab's best Gunicorn configuration was \`${section.lab_best ?? '-'}\`):`,
+    '',
+    markdownTable(
+      ['server', 'req/s (min to max)', 'p99 ms', 'x the lab'],
+      section.contenders.map((c) => [
+        c.label,
+        c.median_rps === null ? `not measured (${c.problem})` : `${int(c.median_rps)} (${int(c.min_rps!)} to ${int(c.max_rps!)})`,
+        c.median_p99_ms === null ? '-' : ms(c.median_p99_ms),
+        c.median_rps !== null && lab?.median_rps ? ratio(c.median_rps / lab.median_rps) : '-',
+      ]),
+      new Set([1, 2, 3]),
+    ),
+  ];
+}
+
 /** README: the few figures a newcomer wants, from the latest full run. */
 export function headline(s: Sources): string {
   const { run } = s;
@@ -130,7 +160,7 @@ export function headline(s: Sources): string {
     return best ? `\`${best.label}\`, ${ratio(best.ratio_vs_ts)} ts` : '-';
   });
   const lines = [
-    `Measured by \`${run.command}\` on ${machine(run)}; autocannon with ${run.options.connections} connections on the same machine` +
+    `Measured by \`${run.command}\` on ${machine(run)}; ${generators(run)} with ${run.options.connections} connections on the same machine` +
       (other === null ? '' : `, other processes using ${pct(other)} of a core on average`) +
       `. Every answer was checked. Tables, charts and method: [docs/benchmarks.md](docs/benchmarks.md).`,
     '',
@@ -141,6 +171,7 @@ export function headline(s: Sources): string {
     ),
     '',
   ];
+  lines.push(...headlineLabJob(s), '');
   for (const t of targets(run)) {
     const verdict = t.met === null ? 'not measured' : t.met ? 'met' : 'missed';
     lines.push(`- Target: ${t.name}, ${t.goal}: ${t.measured === verdict ? verdict : `${t.measured} (${verdict})`}.`);
@@ -374,7 +405,30 @@ export function clusterSummary(s: Sources): string {
   return `Cluster mode (${c.section.status}; the hosts share this machine's cores, so only the model says when it pays): ${verdicts.join('; ') || 'no case measured'}. Tables and model: [cluster.md](cluster.md#measured).`;
 }
 
+/** docs/benchmarks.md: the lab's job, like with like. */
+export function labJob(s: Sources): string {
+  const lines = labJobMarkdown(s.run.lab_job);
+  if (s.run.lab_job === undefined) return notInResult(s, '"lab\'s job, like with like" section (it predates it)');
+  const t = targets(s.run).filter((x) => x.name.startsWith('/threading'));
+  return [`From \`${SOURCES.run}\` (${machine(s.run)}).`, '', ...lines, '', 'Targets (issue 14):', '', ...t.map((x) => `- ${x.name}: ${x.goal}; measured ${x.measured}: **${x.met === null ? 'not measured' : x.met ? 'met' : 'missed'}**.`)].join('\n');
+}
+
 /** Every block's content, by name. */
 export function figureBlocks(s: Sources): Record<string, string> {
-  return { headline: headline(s), http: http(s), kernels: kernels(s), matmul: matmul(s), 'data-passes': dataPasses(s), soak: soak(s), thresholds: thresholds(s), failover: failover(s), proxy: proxy(s), stall: stall(s), cluster: cluster(s), 'cluster-faults': clusterFaults(s), 'cluster-summary': clusterSummary(s) };
+  return {
+    headline: headline(s),
+    http: http(s),
+    kernels: kernels(s),
+    matmul: matmul(s),
+    'data-passes': dataPasses(s),
+    soak: soak(s),
+    thresholds: thresholds(s),
+    failover: failover(s),
+    proxy: proxy(s),
+    stall: stall(s),
+    'lab-job': labJob(s),
+    cluster: cluster(s),
+    'cluster-faults': clusterFaults(s),
+    'cluster-summary': clusterSummary(s),
+  };
 }

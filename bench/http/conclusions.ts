@@ -8,13 +8,13 @@ import { delta, int, mb, ms, pct, ratio } from './format.js';
 import type { KernelsSection } from './kernels-section.js';
 import type { BenchRun, CaseResult, Target } from './results.js';
 import { BENCH_STALL, STALL_TARGET_P99_MS, type StallResult } from './stall.js';
+import type { Contender, LabJobSection } from './lab-job.js';
 
-type Inputs = Pick<BenchRun, 'cases' | 'kernels' | 'options'> & { stall?: StallResult | null };
+type Inputs = Pick<BenchRun, 'cases' | 'kernels' | 'options'> & { stall?: StallResult | null; lab_job?: LabJobSection | null };
 
 const LAB_N = 500;
-const LAB_GUNICORN_RPS = 335;
-const TARGET_THREADING_RPS = 6000;
-const TARGET_P99_MS = 10;
+/** Issue 14's targets for /threading at n = 500, 20 connections, wrk (the lab's baseline measured in the same run). */
+export const LAB_JOB_TARGETS = { rps: 10_000, p99_ms: 5, x_lab: 23 } as const;
 const TARGET_WASM_RATIO = 5;
 const LAB_MEMORY = 'the lab measured about 106 MB with one Gunicorn worker and 191 MB with two';
 
@@ -91,8 +91,14 @@ function loadGenerator(cases: readonly CaseResult[]): string | undefined {
   const loadgen = avg((c) => c.resources!.loadgen_cpu_pct);
   const busiest = measured.reduce((m, c) => (c.resources!.loadgen_cpu_pct > m.resources!.loadgen_cpu_pct ? c : m));
   const other = avg((c) => c.resources!.other_cpu_pct);
+  const byTool = (['wrk', 'autocannon'] as const)
+    .map((tool) => {
+      const ran = measured.filter((c) => (c.generator?.tool ?? 'autocannon') === tool);
+      return ran.length ? `${tool} ran ${ran.length} case${ran.length > 1 ? 's' : ''} (${ran[0]!.generator?.why ?? 'autocannon: the only generator then'})` : '';
+    })
+    .filter(Boolean);
   return (
-    `The load generator (autocannon and the answer checks, one thread) used ${pct(loadgen)} of a core on average ` +
+    `Load generators: ${byTool.join('; ')}. The load generator (with the benchmark's own process) used ${pct(loadgen)} of a core on average ` +
     `(most: ${pct(busiest.resources!.loadgen_cpu_pct)} in ${name(busiest)} n = ${busiest.n}), on the same cores as the server; ` +
     `other processes on the machine used ${pct(other)} of a core on average during the cases.`
   );
@@ -125,6 +131,24 @@ function kernelFindings(k: KernelsSection | null): string[] {
   return lines;
 }
 
+const spread = (c: Contender): string => `${int(c.median_rps!)} req/s (${int(c.min_rps!)} to ${int(c.max_rps!)}), p99 ${ms(c.median_p99_ms ?? 0)} ms`;
+
+/** The lab's job, like with like: one sentence of medians and ratios from the same run. */
+function labJobLine(section: LabJobSection | null | undefined): string | undefined {
+  if (!section) return undefined;
+  if (section.problem && !section.contenders.length) return `The lab's job, like with like: not measured (${section.problem}).`;
+  const lab = section.contenders.find((c) => c.id === 'lab');
+  const parts = section.contenders.map((c) => {
+    if (c.median_rps === null) return `${c.label}: not measured (${c.problem})`;
+    const x = lab?.median_rps && c !== lab ? `, ${ratio(c.median_rps / lab.median_rps)} the lab` : '';
+    return `${c.label} ${spread(c)}${x}, wrk ${pct(c.median_generator_cpu_pct ?? 0)} of a core`;
+  });
+  return (
+    `The lab's job, like with like (GET /threading, n = ${section.n}, ${section.connections} connections, wrk, median of ${section.rounds} interleaved runs, min to max): ${parts.join('; ')}. ` +
+    `The lab's configurations measured first: ${section.lab_search.map((r) => `${r.config} ${r.requests_per_sec === null ? `failed (${r.problem})` : `${int(r.requests_per_sec)} req/s`}`).join(', ')}; the fastest is the baseline. For reference, ${section.lab_published}.`
+  );
+}
+
 /** The lab's claim ("multiprocessing beats threading because of the GIL") against this run, per size. */
 export function labComparisons(cases: readonly CaseResult[]): string[] {
   const sizes = [...new Set(cases.map((c) => c.n))].sort((a, b) => a - b);
@@ -136,26 +160,52 @@ export function conclusions(run: Inputs): string[] {
   const sizes = [...new Set(cases.map((c) => c.n))].sort((a, b) => a - b);
   const lines: string[] = [];
   for (const n of sizes) lines.push(...[sizeWinner(cases, n), labComparison(cases, n), kernelInsidePools(cases, n), uploads(cases, n)].filter((s): s is string => !!s));
-  for (const s of [loadGenerator(cases), loadgenBound(cases)]) if (s) lines.push(s);
+  for (const s of [labJobLine(run.lab_job), loadGenerator(cases), loadgenBound(cases)]) if (s) lines.push(s);
   lines.push(...kernelFindings(run.kernels));
   const failed = cases.filter((c) => c.status === 'failed');
   if (failed.length) lines.push(`Failed (excluded from every ranking above): ${failed.map((c) => `${name(c)} n = ${c.n} (${c.problems[0]})`).join('; ')}.`);
   return lines;
 }
 
+/** Issue 14's /threading targets, from "the lab's job, like with like" of the same run. */
+export function labJobTargets(section: LabJobSection | null | undefined): Target[] {
+  const g = LAB_JOB_TARGETS;
+  const goal = `>= ${int(g.rps)} req/s, p99 < ${g.p99_ms} ms, >= ${g.x_lab}x the lab's best Gunicorn configuration in the same run`;
+  const names = ['wasmatrix-w1', 'wasmatrix-w2'] as const;
+  const label = (w: string): string => `/threading, n = ${LAB_N}, 20 connections, wrk: wasmatrix -w ${w}`;
+  const why = section === undefined ? 'this result has no "lab\'s job" section (written before it was recorded)' : section === null ? 'not measured (not run: --no-lab)' : null;
+  const lab = section?.contenders.find((c) => c.id === 'lab');
+  const out: Target[] = names.map((id, i) => {
+    const c = section?.contenders.find((x) => x.id === id);
+    if (!c || c.median_rps === null) return { name: label(String(i + 1)), goal, measured: why ?? `not measured (${c?.problem ?? section?.problem ?? 'no runs'})`, met: null };
+    const xLab = lab?.median_rps ? c.median_rps / lab.median_rps : null;
+    const at20 = section!.connections === 20;
+    return {
+      name: label(String(i + 1)),
+      goal,
+      measured:
+        `${spread(c)}, median of ${c.runs.filter((r) => r.problem === null).length}; ` +
+        (xLab === null ? 'the lab not measured' : `${ratio(xLab)} the lab (${int(lab!.median_rps!)} req/s)`) +
+        (at20 ? '' : ` at ${section!.connections} connections`),
+      met: at20 && xLab !== null ? c.median_rps >= g.rps && (c.median_p99_ms ?? Infinity) < g.p99_ms && xLab >= g.x_lab : null,
+    };
+  });
+  const [w1, w2] = names.map((id) => section?.contenders.find((x) => x.id === id));
+  const both = w1?.median_rps != null && w2?.median_rps != null;
+  out.push({
+    name: '/threading: -w 2 against -w 1',
+    goal: '-w 2 >= -w 1 (median req/s)',
+    measured: both ? `-w 2 ${int(w2!.median_rps!)} vs -w 1 ${int(w1!.median_rps!)} req/s (${ratio(w2!.median_rps! / w1!.median_rps!)})` : (why ?? 'not measured'),
+    met: both ? w2!.median_rps! >= w1!.median_rps! : null,
+  });
+  return out;
+}
+
 export function targets(run: Inputs): Target[] {
   const { cases, options } = run;
   const out: Target[] = [];
   const t = find(cases, 'threading', LAB_N);
-  out.push({
-    name: `/threading, n = ${LAB_N}, 20 connections`,
-    goal: `>= ${int(TARGET_THREADING_RPS)} req/s (>= 18x the lab's ${LAB_GUNICORN_RPS}) and p99 < ${TARGET_P99_MS} ms`,
-    measured: t
-      ? `${int(t.requests_per_sec)} req/s (${ratio(t.requests_per_sec / LAB_GUNICORN_RPS)} the lab), p99 ${ms(t.latency?.p99_ms ?? 0)} ms` +
-        (options.connections === 20 ? '' : ` at ${options.connections} connections`)
-      : 'not measured',
-    met: t && options.connections === 20 ? t.requests_per_sec >= TARGET_THREADING_RPS && (t.latency?.p99_ms ?? Infinity) < TARGET_P99_MS : null,
-  });
+  out.push(...labJobTargets(run.lab_job));
   const wasm = WASM_KINDS.map((k) => find(cases, k, LAB_N)).filter((c): c is CaseResult => !!c && c.ratio_vs_ts !== null);
   out.push({
     name: `WASM modes vs pure TS, n = ${LAB_N}`,

@@ -30,6 +30,10 @@ export interface BenchOptions {
   stall: boolean;
   /** Extra flags for the kernel benchmark. */
   kernelsArgs: string[];
+  /** 'autocannon': every case with autocannon; 'auto': wrk for the GET cases when installed (bench/http/generator.ts). */
+  generator: 'auto' | 'autocannon';
+  /** Rounds of "the lab's job, like with like" (bench/http/lab-job.ts); 0: not run. */
+  labRounds: number;
   /** Host counts of the "through HAProxy" section (empty: not run). */
   proxyHosts: number[];
   /** The cluster section: mode=cluster over 1, 2, 3 worker hosts and NATS (bench/cluster/cluster-bench.ts). */
@@ -41,15 +45,18 @@ export interface BenchOptions {
   help: boolean;
 }
 
-export const DEFAULTS = { duration: 10, warmup: 2, connections: 20, sizes: [500, 2048], dtype: 'int32', seeds: 4, timeout: 10, proxyHosts: [1, 2, 3] } as const;
+export const DEFAULTS = { duration: 5, warmup: 2, connections: 20, sizes: [500, 2048], dtype: 'int32', seeds: 4, timeout: 10, proxyHosts: [1, 2, 3] } as const;
 export const QUICK = { duration: 2, warmup: 0.5, sizes: [500] } as const;
+/** "The lab's job, like with like": rounds, seconds per measured run, warm-up, seconds per configuration of the lab search (wrk: whole seconds). */
+export const LAB_JOB = { rounds: 3, seconds: 5, warmup: 1, searchSeconds: 3 } as const;
+export const LAB_JOB_QUICK = { rounds: 1, seconds: 1, warmup: 1, searchSeconds: 1 } as const;
 /** The whole kernel benchmark (its defaults: every op, mode, dtype and size, 3 rounds, matmul included): the docs quote its tables from the committed run. */
 export const KERNELS_ARGS: string[] = [];
 export const KERNELS_QUICK_ARGS = ['--quick', '--dtypes', 'int32', '--sizes', '500,2048', '--ops', 'random+add', '--only-table'];
 
 export const USAGE = `usage: npm run bench -- [options]
 
-  --quick               short run (under a minute): n=${QUICK.sizes.join(',')}, ${QUICK.duration} s per case, short kernel table
+  --quick               short run (about a minute and a half): n=${QUICK.sizes.join(',')}, ${QUICK.duration} s per case, one round of the lab's job, short kernel table
   --duration SEC        measured seconds per case (default ${DEFAULTS.duration})
   --warmup SEC          checked but unmeasured load before each case (default ${DEFAULTS.warmup})
   --connections N       concurrent connections, pipelining 1 (default ${DEFAULTS.connections})
@@ -66,6 +73,12 @@ export const USAGE = `usage: npm run bench -- [options]
   --cluster             run the cluster section (mode=cluster on 1, 2, 3 worker hosts; needs nats-server) even
                         with --quick (its short cases then); --no-cluster skips it (default: on, except --quick or --url)
   --no-kernels          skip the kernel benchmark section
+  --generator G         auto (wrk for the GET cases when /usr/bin/wrk is installed, autocannon for uploads) or
+                        autocannon (every case, as before wrk; for comparisons) (default auto)
+  --lab-rounds N        rounds of "the lab's job, like with like": /threading n=500 on wasmatrix -w 1 and -w 2,
+                        the lab's best Gunicorn configuration and plain node:http, with wrk, interleaved
+                        (default ${LAB_JOB.rounds}, --quick ${LAB_JOB_QUICK.rounds}; 0 or --no-lab: not run; never with --url)
+  --no-lab              skip it
   --no-stall            skip the stall measurement (/healthz while 8 connections flood the largest ts and wasm jobs)
   --kernels-args="ARGS" flags for bench:kernels (default: none, its full run; with --quick "${KERNELS_QUICK_ARGS.join(' ')}")
   --out DIR             results folder (default bench/results/<date>-<hostname>/)
@@ -105,6 +118,9 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
         'server-args': { type: 'string' },
         'no-kernels': { type: 'boolean', default: false },
         'no-stall': { type: 'boolean', default: false },
+        'lab-rounds': { type: 'string' },
+        generator: { type: 'string' },
+        'no-lab': { type: 'boolean', default: false },
         'proxy-hosts': { type: 'string' },
         'no-proxy': { type: 'boolean', default: false },
         cluster: { type: 'boolean', default: false },
@@ -132,6 +148,8 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
       : !quick && url === null && modes.includes('threading')
         ? [...DEFAULTS.proxyHosts]
         : [];
+  const generator = values.generator ?? 'auto';
+  if (generator !== 'auto' && generator !== 'autocannon') throw new BenchUsageError(`--generator: "${generator}" is not auto or autocannon`);
   if (url !== null && !/^http:\/\/[^/]+$/.test(url)) throw new BenchUsageError(`--url: "${values.url}" is not http://HOST:PORT`);
   return {
     quick,
@@ -150,6 +168,11 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     kernelsArgs: values['kernels-args'] === undefined ? (quick ? KERNELS_QUICK_ARGS : KERNELS_ARGS) : words(values['kernels-args']),
     proxyHosts,
     cluster: !values['no-cluster'] && (values.cluster! || (!quick && url === null)),
+    generator,
+    labRounds:
+      values['no-lab'] || url !== null || values['lab-rounds'] === '0'
+        ? 0
+        : positive('lab-rounds', values['lab-rounds'], quick ? LAB_JOB_QUICK.rounds : LAB_JOB.rounds, true),
     out: values.out ?? null,
     latest: !values['no-latest'] && !quick && url === null && values.out === undefined,
     help: values.help!,

@@ -4,6 +4,7 @@
 
 import { proxySectionMarkdown } from '../cluster/bench-section.js';
 import { stallMarkdown } from './stall.js';
+import { labJobMarkdown } from './lab-job-report.js';
 import { labComparisons } from './conclusions.js';
 import { fixed, int, ms, ratio } from './format.js';
 import type { KernelsSection } from './kernels-section.js';
@@ -30,13 +31,24 @@ function methodLines(run: BenchRun): string[] {
     s.started_by_bench
       ? `- Server: started by the benchmark from the production build (\`node dist/src/cli/main.js -b 127.0.0.1:0${s.args.length ? ` ${s.args.join(' ')}` : ''}\`), stopped at the end. Start line: \`${s.start_line ?? '-'}\``
       : `- Server: already running at ${s.url} (not started by the benchmark)${s.pid ? `, pid ${s.pid} found by its listening socket` : ', pid unknown: CPU and memory not measured'}`,
-    `- Load: autocannon ${o.connections} connections, pipelining 1, in the benchmark's own process; per case ${o.warmup} s warm-up then ${o.duration} s measured.`,
-    `- Answers: ${o.seeds} fixed seeds per case (dtype ${o.dtype}); one request per seed checked in full first (every JSON field, or every element of an uploaded result against the TS reference), then every answer of the warm-up and the measured run checked for status 200 and the checksum the pure-TS reference computed for its seed. One wrong answer fails the case.`,
-    `- Latency: every response time recorded in a nanosecond histogram (perf_hooks), not autocannon's whole-millisecond one.`,
+    `- Load: ${o.connections} connections, pipelining 1; per case ${o.warmup} s warm-up then ${o.duration} s measured (wrk: whole seconds, rounded up). ` +
+      `Generators: ${generatorSummary(run)}. wrk's CPU is its own process's (from the shell that waits for it); autocannon's is the benchmark's process. The column "load" names each case's.`,
+    `- Answers: ${o.seeds} fixed seeds per case (dtype ${o.dtype}); one request per seed checked in full first (every JSON field, or every element of an uploaded result against the TS reference), then every answer of the warm-up and the measured run checked for status 200 and the checksum the pure-TS reference computed for its seed (with wrk, by its Lua response() hook, against the seed the answer names). One wrong answer fails the case.`,
+    `- Latency: wrk's own histogram (microseconds); with autocannon, every response time recorded in a nanosecond histogram (perf_hooks), not autocannon's whole-millisecond one.`,
     `- CPU and memory: /proc sampled every 250 ms during the measured run over the server's pid (its threads included) and every process below it; PSS shares pages that several processes map. Requests per second = answers / measured wall-clock seconds.`,
     `- One server serves every case, in the order of the table: memory an earlier case made it grow (the shared WASM memory only grows) is still counted in later cases. So "RSS start" is what the server and its pool processes held when the case began (before its checks and warm-up), and peak minus start is what the case itself added.`,
     `- Ratios (x ts) are against \`GET /add?mode=ts\` at the same n in this same run.`,
   ];
+}
+
+/** "wrk for 9 cases (wrk: a GET with a JSON answer), autocannon for 2 (autocannon: POST bodies ...)". */
+function generatorSummary(run: BenchRun): string {
+  const groups = new Map<string, number>();
+  for (const c of run.cases) {
+    const why = c.generator?.why ?? 'autocannon (not recorded)';
+    groups.set(why, (groups.get(why) ?? 0) + 1);
+  }
+  return [...groups].map(([why, count]) => `${why} (${count} case${count > 1 ? 's' : ''})`).join('; ') || 'none ran';
 }
 
 function kernelsMarkdown(k: KernelsSection | null): string[] {
@@ -103,6 +115,10 @@ export function markdownReport(run: BenchRun, charts: readonly { file: string; t
       'JavaScript has no GIL: worker_threads run in parallel over one shared WebAssembly memory, while a child process needs its own memory and a pipe.',
     '',
     ...(lab.length ? lab.map((l) => `- ${l}`) : ['- Not measured in this run (needs both `threading` and `multiprocessing`).']),
+    '',
+    "## The lab's job, like with like",
+    '',
+    ...labJobMarkdown(run.lab_job),
     '',
     '## Through HAProxy: the proxy\'s cost, and several hosts',
     '',

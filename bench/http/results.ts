@@ -6,6 +6,7 @@ import type { Dtype } from '../../src/kernels/dtype.js';
 import type { ProxySection } from '../cluster/bench-section.js';
 import type { StallResult } from './stall.js';
 import type { ClusterSection } from '../cluster/cluster-bench.js';
+import type { LabJobSection } from './lab-job.js';
 import { BASELINE_KIND, comparesWithBaseline, type BenchCase, type CaseKind } from './cases.js';
 import type { KernelsSection } from './kernels-section.js';
 import type { LatencySummary } from './latency.js';
@@ -48,6 +49,18 @@ export interface CaseResult {
   resources: ResourceSummary | null;
   /** requests_per_sec / that of GET /add?mode=ts at the same n in this run. */
   ratio_vs_ts: number | null;
+  /** Which load generator ran the case, its CPU and how the answers were checked (absent in results written before it was recorded). */
+  generator?: GeneratorInfo;
+}
+
+export interface GeneratorInfo {
+  tool: 'wrk' | 'autocannon';
+  /** Why this one: "wrk: GET with a JSON answer", "autocannon: POST bodies", "autocannon: wrk not installed". */
+  why: string;
+  /** The generator's own CPU over the measured run, % of one core (wrk: the process; autocannon: the benchmark's process). */
+  cpu_pct: number | null;
+  /** How every answer was checked. */
+  check: string;
 }
 
 export interface ServerInfo {
@@ -87,6 +100,8 @@ export interface BenchRun {
   stall?: StallResult | null;
   /** mode=cluster on 1, 2, 3 worker hosts beside the local modes, and its model (null: not run; absent in older results). */
   cluster?: ClusterSection | null;
+  /** "The lab's job, like with like" (null: not run; absent in older results). */
+  lab_job?: LabJobSection | null;
   conclusions: string[];
   targets: Target[];
 }

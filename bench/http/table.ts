@@ -4,9 +4,9 @@
 import { int, mb, ms, pct, ratio } from './format.js';
 import type { CaseResult } from './results.js';
 
-export const RESULT_HEADER = ['case', 'n', 'req/s', 'x ts', 'avg ms', 'p50', 'p90', 'p99', 'max', 'errors', 'server CPU', 'loadgen CPU', 'RSS start/peak', 'PSS peak', 'check'];
+export const RESULT_HEADER = ['case', 'n', 'req/s', 'x ts', 'avg ms', 'p50', 'p90', 'p99', 'max', 'errors', 'server CPU', 'loadgen CPU', 'load', 'RSS start/peak', 'PSS peak', 'check'];
 /** Columns right-aligned in text. */
-const NUMERIC = new Set([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]);
+const NUMERIC = new Set([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 14]);
 
 export function resultCells(c: CaseResult): string[] {
   const l = c.latency;
@@ -25,6 +25,7 @@ export function resultCells(c: CaseResult): string[] {
     `${c.errors}/${c.timeouts}/${c.non2xx}`,
     r ? pct(r.server_cpu_pct) : '-',
     r ? pct(r.loadgen_cpu_pct) : '-',
+    c.generator?.tool ?? '-',
     r ? `${mb(r.rss_start_mb ?? null)} / ${mb(r.rss_peak_mb)}` : '-',
     r ? mb(r.pss_peak_mb) : '-',
     c.status === 'ok' ? `ok ${c.verification.checked}` : 'FAILED',

@@ -49,6 +49,15 @@ export class Verification {
     this.reasons.set(key, (this.reasons.get(key) ?? 0) + 1);
   }
 
+  /** Answers checked elsewhere (wrk's Lua script): `right` + `wrong`, with the first wrong one's reason. */
+  recordCounts(right: number, wrong: number, reason: string): void {
+    this.checked += right + wrong;
+    if (wrong === 0) return;
+    this.wrong += wrong;
+    const key = reason || 'wrong answer';
+    this.reasons.set(key, (this.reasons.get(key) ?? 0) + wrong);
+  }
+
   get ok(): number {
     return this.checked - this.wrong;
   }
