@@ -120,6 +120,8 @@ export function prepareCase(engines: Engines, local: LocalKernels, spec: CaseSpe
       return inPlaceThreads(engines, job, workers);
     case 'processes':
       return { call: () => engines.processes.run({ ...job, workers }), workers, dispose: () => {} };
+    case 'cluster':
+      throw new Error('the in-process bench does not measure the cluster mode (it needs NATS and worker hosts)');
     case 'auto': {
       const choice = engines.auto.choose(job);
       const picked = choice.engine.mode;

@@ -50,8 +50,10 @@ import { measureThresholds, writeThresholds } from './thresholds.js';
 const DEFAULT_SIZES = [64, 256, 500, 1024, 2048, 4096];
 /** Fresh processes and threads started per spawn-cost sample. */
 const SPAWN_REPEATS = 7;
+/** The modes this bench measures: all but cluster, which needs NATS and worker hosts (the HTTP bench's cluster rows measure it). */
+const IN_PROCESS_MODES = MODES.filter((m) => m !== 'cluster');
 /** The kernels each mode is run with: the pools also run the baseline, like for like. */
-const KERNELS_OF: Record<Mode, KernelKind[]> = { ts: ['ts'], wasm: ['wasm'], threads: ['wasm', 'ts'], processes: ['wasm', 'ts'], auto: ['wasm'] };
+const KERNELS_OF: Record<Mode, KernelKind[]> = { ts: ['ts'], wasm: ['wasm'], threads: ['wasm', 'ts'], processes: ['wasm', 'ts'], cluster: ['wasm', 'ts'], auto: ['wasm'] };
 
 function listOf<T extends string>(flag: string, value: string | undefined, all: readonly T[], valid: (s: string) => boolean): T[] {
   if (value === undefined) return [...all];
@@ -109,7 +111,7 @@ function parseOptions() {
     measure: values.quick ? QUICK_MEASURE : DEFAULT_MEASURE,
     sweep: values.quick ? QUICK_MEASURE : SWEEP_MEASURE,
     sizes,
-    modes: listOf<Mode>('modes', values.modes, MODES, (s) => (MODES as readonly string[]).includes(s)),
+    modes: listOf<Mode>('modes', values.modes, IN_PROCESS_MODES, (s) => (IN_PROCESS_MODES as readonly string[]).includes(s)),
     dtypes,
     ops: ops.filter((op): op is BenchOp => (BENCH_OPS as readonly string[]).includes(op)),
     quick: values.quick,

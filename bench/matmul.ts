@@ -22,8 +22,8 @@ import { CPU_CLOCK, measure, WALL_CLOCK, type Call, type Clock, type MeasureOpti
 
 export const MATMUL_SIZES = [64, 128, 256, 512, 1024, 2048];
 export const MATMUL_DTYPES: Dtype[] = ['float32', 'float64'];
-/** Modes with a matmul cell: all of them. */
-export const MATMUL_MODES: readonly Mode[] = MODES;
+/** Every in-process mode (the cluster needs NATS and worker hosts: the HTTP bench measures it). */
+export const MATMUL_MODES: readonly Mode[] = MODES.filter((m) => m !== 'cluster');
 
 /** One cell; --json prints these fields minus min and max. */
 export interface MatmulRow {
@@ -93,6 +93,8 @@ export function matmulCells(engines: Engines, local: LocalKernels, mode: Mode, d
         const job: JobSpec = { op: 'matmul', dtype, rows: n, cols: n, inner: n, source: { kind: 'random', seed: SEED }, output: 'summary', kernel: 'wasm', workers: i + 1 };
         return { kernel: 'wasm', workers: i + 1, prepare: () => ({ call: () => engines.processes.run(job), workers: i + 1, dispose: () => {} }) };
       });
+    case 'cluster':
+      throw new Error('the in-process matmul bench does not measure the cluster mode (it needs NATS and worker hosts)');
     case 'auto': {
       const choice = engines.auto.choose(data());
       const picked = choice.engine.mode;

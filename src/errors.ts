@@ -55,6 +55,7 @@ export const errors = {
   memoryExhausted: make('MEMORY_EXHAUSTED', 503, 'Out of matrix memory'),
   shuttingDown: make('SHUTTING_DOWN', 503, 'Shutting down'),
   poolClosed: make('POOL_CLOSED', 503, 'Pool closed'),
+  clusterUnavailable: make('CLUSTER_UNAVAILABLE', 503, 'Cluster unavailable'),
   cancelled: make('CANCELLED', 499, 'Request cancelled'),
   timeout: make('TIMEOUT', 504, 'Job timed out'),
 };

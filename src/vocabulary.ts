@@ -19,7 +19,7 @@ export type Dtype = (typeof DTYPES)[number];
 export const KERNELS = ['wasm', 'ts'] as const;
 export type KernelKind = (typeof KERNELS)[number];
 
-export const MODES = ['ts', 'wasm', 'threads', 'processes', 'auto'] as const;
+export const MODES = ['ts', 'wasm', 'threads', 'processes', 'cluster', 'auto'] as const;
 export type Mode = (typeof MODES)[number];
 /** A mode that runs a job itself (auto only picks one of these). */
 export type ConcreteMode = Exclude<Mode, 'auto'>;

@@ -13,10 +13,11 @@ import { InflightBudget } from '../http/inflight-budget.js';
 import { enginesRunner, maxWorkersTable } from '../http/job-runner.js';
 import { createLogger, type Logger } from '../http/logger.js';
 import { HttpServer } from '../http/server.js';
-import { HttpMetrics, aggregateMetrics, registerProcessMetrics } from '../metrics/metrics.js';
+import { HttpMetrics, aggregateMetrics, registerClusterMetrics, registerProcessMetrics } from '../metrics/metrics.js';
 import { ROOT } from '../paths.js';
 import { UsageError, helpText, parseCommandLine, type ServerConfig } from './options.js';
 import { serveTestHooks, testGate } from './test-hooks.js';
+import { WORKER_HELP, parseWorkerCommandLine, runWorker } from './worker.js';
 
 const NAME = 'wasmatrix';
 /** A repeat of the stop signal within this many milliseconds is the same request (see onSignal). */
@@ -83,6 +84,7 @@ async function serve(config: ServerConfig): Promise<void> {
       maxQueue: config.maxQueue,
       maxTasksPerWorker: config.maxRequests,
       maxTasksJitter: config.maxRequestsJitter,
+      cluster: { url: config.nats ?? undefined, ackWaitSeconds: config.ackWait, name: `${NAME} server ${process.pid}`, log },
     });
   } catch (e) {
     fail(`the kernel pools failed to start: ${(e as Error).message}`, 1);
@@ -91,10 +93,11 @@ async function serve(config: ServerConfig): Promise<void> {
   const metrics = new HttpMetrics();
   const budget = new InflightBudget(config.maxInflightBytes);
   registerProcessMetrics(metrics.registry, Object.fromEntries(engines.pools().map(([name, engine]) => [name, () => engine.stats()])), () => budget.usedBytes);
+  registerClusterMetrics(metrics.registry, engines.cluster);
   const accessLog = config.accessLog ? new AccessLog(config.accessLog) : undefined;
   const acceptors = new AcceptorGroup({ runner, log, metricsText: () => metricsText() });
   const metricsText = async (): Promise<string> => aggregateMetrics([await metrics.json(), ...(await acceptors.collectMetrics())]);
-  const server = new HttpServer({ name: NAME, version: VERSION, runner, maxN: config.maxN, maxBody: config.maxBody, timeout: config.timeout, budget, metrics, metricsText, accessLog, log });
+  const server = new HttpServer({ name: NAME, version: VERSION, runner, maxN: config.maxN, maxBody: config.maxBody, timeout: config.timeout, budget, metrics, metricsText, accessLog, log, health: () => ({ cluster: engines.cluster.status() }) });
 
   let port: number;
   try {
@@ -163,13 +166,28 @@ async function serve(config: ServerConfig): Promise<void> {
   );
 }
 
+/** `wasmatrix worker ...`: a worker host of the cluster mode (worker.ts). */
+async function work(argv: string[]): Promise<void> {
+  let config;
+  try {
+    config = parseWorkerCommandLine(argv);
+  } catch (e) {
+    if (e instanceof UsageError) fail(`${e.message} (see worker --help)`, 2);
+    throw e;
+  }
+  if (!config) return void process.stdout.write(`${WORKER_HELP}\n`);
+  await runWorker(config, VERSION).catch((e: Error) => fail(`the worker failed to start: ${e.message}`, 1));
+}
+
+const argv = process.argv.slice(2);
 let command;
 try {
-  command = parseCommandLine(process.argv.slice(2));
+  command = argv[0] === 'worker' ? undefined : parseCommandLine(argv);
 } catch (e) {
   if (e instanceof UsageError) fail(`${e.message} (see --help)`, 2);
   throw e;
 }
-if (command.kind === 'help') process.stdout.write(`${helpText(NAME, VERSION)}\n`);
+if (command === undefined) await work(argv.slice(1));
+else if (command.kind === 'help') process.stdout.write(`${helpText(NAME, VERSION)}\n`);
 else if (command.kind === 'version') process.stdout.write(`${NAME} ${VERSION}\n`);
 else await serve(command.config);

@@ -39,6 +39,10 @@ export interface ServerConfig {
   chaos: boolean;
   /** Access log file, '-' for stdout, null for none. */
   accessLog: string | null;
+  /** NATS server of the cluster mode (nats://HOST:PORT), null for none. */
+  nats: string | null;
+  /** The cluster consumer's ack_wait in seconds: a band unanswered and unreported this long goes to another worker. */
+  ackWait: number;
   logLevel: LogLevel;
 }
 
@@ -79,6 +83,8 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'maxRequests', long: 'max-requests', metavar: 'N', env: ['WASMATRIX_MAX_REQUESTS'], kind: 'count', min: 0, default: () => '0', gunicorn: '--max-requests', help: 'replace a kernel worker after it ran N tasks, without failing any request (0: never)' },
   { key: 'maxRequestsJitter', long: 'max-requests-jitter', metavar: 'N', env: ['WASMATRIX_MAX_REQUESTS_JITTER'], kind: 'count', min: 0, default: () => '0', gunicorn: '--max-requests-jitter', help: 'up to N extra tasks per worker before it is replaced, so workers do not all recycle at once' },
   { key: 'chaos', long: 'chaos', metavar: '', env: ['WASMATRIX_CHAOS'], kind: 'switch', default: () => '', gunicorn: '(none)', help: 'fault injection for chaos tests: SIGUSR2 kills one kernel worker thread, as a crash would' },
+  { key: 'nats', long: 'nats', metavar: 'URL', env: ['WASMATRIX_NATS'], kind: 'string', default: () => '', gunicorn: '(none)', help: 'NATS server (with JetStream) of the cluster mode, e.g. nats://127.0.0.1:4222; without it mode=cluster answers 503 (docs/cluster.md)' },
+  { key: 'ackWait', long: 'ack-wait', metavar: 'SECONDS', env: ['WASMATRIX_ACK_WAIT'], kind: 'seconds', min: 0.1, default: () => '30', gunicorn: '(none)', help: "cluster mode: a band whose worker neither answers nor reports progress this long is redelivered to another worker (JetStream's ack_wait)" },
   { key: 'accessLog', long: 'access-log', metavar: 'PATH|-', env: ['WASMATRIX_ACCESS_LOG'], kind: 'string', default: () => '', gunicorn: '--access-logfile', help: "one line per request to PATH, or '-' for stdout (default: off)" },
   { key: 'logLevel', long: 'log-level', metavar: 'LEVEL', env: ['WASMATRIX_LOG_LEVEL'], kind: 'level', default: () => 'info', gunicorn: '--log-level', help: `${LOG_LEVELS.join('|')}` },
 ];
@@ -131,7 +137,7 @@ function convert(o: OptionSpec, raw: string, source: string): unknown {
       }
       return Number(raw);
     case 'seconds':
-      if (!/^\d+(\.\d+)?$/.test(raw)) throw new UsageError(`${source} must be a number of seconds >= 0 (got "${raw}")`);
+      if (!/^\d+(\.\d+)?$/.test(raw) || Number(raw) < (o.min ?? 0)) throw new UsageError(`${source} must be a number of seconds >= ${o.min ?? 0} (got "${raw}")`);
       return Number(raw);
     case 'level':
       if (!(LOG_LEVELS as readonly string[]).includes(raw)) throw new UsageError(`${source} must be one of ${LOG_LEVELS.join(', ')} (got "${raw}")`);

@@ -11,7 +11,11 @@ export type { JobKind };
 /** Work (operation.work(): elements, or multiply-adds for matmul) from which auto uses the thread pool. */
 export type ThresholdTable = Record<KernelKind, Record<JobKind, Record<Dtype, number>>>;
 /** The table of the element-wise ops, and tables of their own for ops measured apart (matmul). */
-export type Thresholds = ThresholdTable & { byOp?: Partial<Record<Op, ThresholdTable>> };
+export type Thresholds = ThresholdTable & {
+  byOp?: Partial<Record<Op, ThresholdTable>>;
+  /** Work from which auto sends a job to the cluster (when worker hosts are live), by op; an op left out never goes there. */
+  cluster?: Partial<Record<Op, number>>;
+};
 
 /** The table auto uses for `op`. */
 export function thresholdsFor(t: Thresholds, op: Op): ThresholdTable {
@@ -41,6 +45,9 @@ export function loadThresholds(path = thresholdsPath()): Thresholds {
         }
   };
   check(file.thresholds, 'thresholds');
+  for (const [op, v] of Object.entries(file.thresholds.cluster ?? {})) {
+    if (!isOp(op) || typeof v !== 'number' || !(v >= 0)) throw new Error(`${path}: thresholds.cluster.${op} must be an op's work (a number >= 0)`);
+  }
   for (const [op, table] of Object.entries(file.thresholds.byOp ?? {})) {
     if (!isOp(op)) throw new Error(`${path}: thresholds.byOp.${op} is not an op`);
     check(table, `thresholds.byOp.${op}`);

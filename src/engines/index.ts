@@ -8,6 +8,7 @@ import { TsKernels } from '../kernels/ts-kernels.js';
 import { WasmKernels, compileKernels } from '../kernels/wasm-kernels.js';
 import { Arena } from '../memory/arena.js';
 import { AutoEngine } from './auto-engine.js';
+import { ClusterEngine, type ClusterOptions } from './cluster-engine.js';
 import { loadThresholds, type Thresholds } from './auto-thresholds.js';
 import type { Engine, Mode } from './job.js';
 import { INLINE_MAX_ELEMENTS, LocalEngine } from './local-engine.js';
@@ -34,6 +35,8 @@ export interface EnginesOptions {
   inlineMaxElements?: number;
   /** Test-only: holds pool tasks before they run (WASMATRIX_TEST_HOOKS=1, see pools/gate.ts). */
   gate?: Gate;
+  /** The cluster mode's NATS server and settings (none: every cluster job is 503). */
+  cluster?: ClusterOptions;
 }
 
 /** The pools, by the name /metrics gives them. */
@@ -54,6 +57,7 @@ export class Engines extends EventEmitter {
   readonly wasm: LocalEngine;
   readonly threads: ThreadsEngine;
   readonly processes: ProcessesEngine;
+  readonly cluster: ClusterEngine;
   readonly auto: AutoEngine;
   /** The ts and wasm modes' dedicated kernel thread for jobs too large for the calling thread. */
   readonly local: ThreadsEngine;
@@ -86,7 +90,8 @@ export class Engines extends EventEmitter {
     this.wasm = new LocalEngine(new WasmKernels(module, this.arena.memory), this.arena, this.local, inline);
     this.threads = new ThreadsEngine(module, this.arena, pool(options.threads));
     this.processes = new ProcessesEngine(pool(options.processes));
-    this.auto = new AutoEngine({ wasm: this.wasm, ts: this.ts }, this.threads, options.thresholds ?? loadThresholds());
+    this.cluster = new ClusterEngine(options.cluster);
+    this.auto = new AutoEngine({ wasm: this.wasm, ts: this.ts }, this.threads, options.thresholds ?? loadThresholds(), this.cluster);
     for (const [name, engine] of this.pools()) {
       engine.onFatal((e: Error) => this.emit('fatal', e));
       engine.onRestart((error: Error, reason: RestartReason) => this.emit('restart', { pool: name, reason, error } satisfies RestartEvent));
@@ -105,6 +110,8 @@ export class Engines extends EventEmitter {
   /** Starts every pool; resolves when every worker is ready. */
   async start(): Promise<this> {
     await Promise.all(this.pools().map(([, engine]) => engine.start()));
+    // connects in the background: the other modes serve while NATS is away
+    await this.cluster.start();
     return this;
   }
 
@@ -113,7 +120,7 @@ export class Engines extends EventEmitter {
   }
 
   close(): Promise<void> {
-    this.#closed ??= Promise.all(this.pools().map(([, engine]) => engine.close())).then(() => {});
+    this.#closed ??= Promise.all([...this.pools().map(([, engine]) => engine.close()), this.cluster.close()]).then(() => {});
     return this.#closed;
   }
 }

@@ -102,18 +102,31 @@ export function jobResult(
   };
 }
 
-/** The band tasks of one job (byte offsets inside its regions), from the operation's description. */
-export function bandsOf(job: JobSpec, parts: number, at: { a: number; b: number; out: number; scratch: number[] }): OpBand[] {
+/**
+ * Rows firstRow..firstRow+rows of a job's output: the whole job on one host, or the part of it one
+ * cluster host computes (src/engines/cluster-worker.ts). Bands keep their row numbers in the whole
+ * output (the generator and the checksum depend on them); offsets are inside the window's regions.
+ */
+export interface RowWindow {
+  firstRow: number;
+  rows: number;
+}
+
+/** The whole output of a job. */
+export const wholeJob = (job: JobSpec): RowWindow => ({ firstRow: 0, rows: job.rows });
+
+/** The band tasks of one job's window (byte offsets inside its regions), from the operation's description. */
+export function bandsOf(job: JobSpec, parts: number, at: { a: number; b: number; out: number; scratch: number[] }, window = wholeJob(job)): OpBand[] {
   const g = geometryOf(job);
   const op = operation(job.op);
   const size = ELEMENT_BYTES[job.dtype];
   const seed = job.source.kind === 'random' ? job.source.seed : undefined;
-  return splitRows(g.rows, parts).map((s, i) => ({
+  return splitRows(window.rows, parts).map((s, i) => ({
     op: job.op,
     dtype: job.dtype,
     cols: g.cols,
     inner: g.inner,
-    firstRow: s.firstRow,
+    firstRow: window.firstRow + s.firstRow,
     rows: s.rows,
     a: at.a && at.a + s.firstRow * g.inner * size,
     b: at.b && (op.bandNeedsOfB === 'all' ? at.b : at.b + s.firstRow * g.cols * size),
@@ -121,6 +134,14 @@ export function bandsOf(job: JobSpec, parts: number, at: { a: number; b: number;
     scratch: at.scratch[i] ?? 0,
     seed,
   }));
+}
+
+/** Elements of A and B that the rows of `window` need: its rows of A, and its rows (element-wise) or all (matmul) of B. */
+export function operandsOf(job: JobSpec, window: RowWindow): { a: number; b: number } {
+  const g = geometryOf(job);
+  const op = operation(job.op);
+  const b = op.operands(g).b;
+  return { a: window.rows * g.inner, b: op.bandNeedsOfB === 'all' ? b.rows * b.cols : window.rows * g.cols };
 }
 
 /** A job's A, B, output and scratch regions in an arena. The caller must call free() once the job has settled. */
@@ -133,17 +154,22 @@ export interface PlacedJob {
   free(): void;
 }
 
-/** Places a job for `parts` bands: random jobs draw A and B in the kernels, so only the output (and scratch) needs memory. */
-export function placeJob(arena: Arena, job: JobSpec, parts: number): PlacedJob {
+/**
+ * Places a job's window (default: the whole job) for `parts` bands: random jobs draw A and B in the
+ * kernels, so only the output (and scratch) needs memory. For caller data, source.a and source.b hold
+ * what the window needs (operandsOf): for the whole job, all of A and B.
+ */
+export function placeJob(arena: Arena, job: JobSpec, parts: number, window = wholeJob(job)): PlacedJob {
   const { dtype } = job;
   const g = geometryOf(job);
   const op = operation(job.op);
   const size = ELEMENT_BYTES[dtype];
-  const shapes = op.operands(g);
+  const operands = operandsOf(job, window);
   const data = job.source.kind === 'data';
   const scratchBytes = op.scratchBytes(dtype, g);
-  const sizes = [g.rows * g.cols * size];
-  if (data) sizes.push(shapes.a.rows * shapes.a.cols * size, shapes.b.rows * shapes.b.cols * size);
+  const outElements = window.rows * g.cols;
+  const sizes = [outElements * size];
+  if (data) sizes.push(operands.a * size, operands.b * size);
   if (scratchBytes > 0) for (let i = 0; i < parts; i++) sizes.push(scratchBytes);
   const allocated: number[] = [];
   try {
@@ -158,14 +184,14 @@ export function placeJob(arena: Arena, job: JobSpec, parts: number): PlacedJob {
   const scratch = allocated.slice(data ? 3 : 1);
   // the buffer is read after the allocations: an alloc may have grown the memory
   if (job.source.kind === 'data') {
-    viewOf(dtype, arena.memory.buffer, a, job.source.a.length).set(job.source.a);
-    viewOf(dtype, arena.memory.buffer, b, job.source.b.length).set(job.source.b);
+    viewOf(dtype, arena.memory.buffer, a, operands.a).set(job.source.a.subarray(0, operands.a));
+    viewOf(dtype, arena.memory.buffer, b, operands.b).set(job.source.b.subarray(0, operands.b));
   }
   let freed = false;
   return {
-    bands: bandsOf(job, parts, { a, b, out, scratch }),
+    bands: bandsOf(job, parts, { a, b, out, scratch }, window),
     sample: () => Array.from(viewOf(dtype, arena.memory.buffer, out, Math.min(SAMPLE_LENGTH, g.cols))),
-    output: () => viewOf(dtype, arena.memory.buffer, out, g.rows * g.cols).slice(),
+    output: () => viewOf(dtype, arena.memory.buffer, out, outElements).slice(),
     free: () => {
       if (freed) return;
       freed = true;

@@ -6,8 +6,9 @@
 
 import type { Arena } from '../memory/arena.js';
 import { ThreadTransport, type ThreadTask } from '../pools/thread-transport.js';
+import type { MatrixArray } from '../kernels/dtype.js';
 import type { Engine, JobResult, JobSpec } from './job.js';
-import { checkStillWanted, chooseBands, jobResult, placeJob, validateJob } from './job-layout.js';
+import { checkStillWanted, chooseBands, jobResult, placeJob, validateJob, type RowWindow } from './job-layout.js';
 import type { PoolSettings } from './pool-settings.js';
 import { PooledEngine } from './pooled-engine.js';
 
@@ -49,6 +50,23 @@ export class ThreadsEngine extends PooledEngine<ThreadTask, number> implements E
       return jobResult(job, { mode: this.mode, kernel, workers, checksums: results, seconds, sample: placed.sample(), output });
     } finally {
       // the pool settles a job only when none of its bands is still running
+      placed.free();
+    }
+  }
+
+  /**
+   * Rows `window` of a job as one band on one worker: a cluster host's share of a job
+   * (cluster-worker.ts). For caller data, job.source holds only what the window needs (operandsOf).
+   * Resolves with the window's checksum part (unsigned), its first row's sample and, for 'full'
+   * output, its rows.
+   */
+  async runWindow(job: JobSpec, window: RowWindow): Promise<{ checksum: number; seconds: number; sample: number[]; output: MatrixArray | undefined }> {
+    const kernel = job.kernel ?? 'wasm';
+    const placed = placeJob(this.#arena, job, 1, window);
+    try {
+      const { results, seconds } = await this.pool.run([{ band: placed.bands[0]!, kernel }], { signal: job.signal, deadline: job.deadline });
+      return { checksum: results[0]!, seconds, sample: placed.sample(), output: job.output === 'full' ? placed.output() : undefined };
+    } finally {
       placed.free();
     }
   }

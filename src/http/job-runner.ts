@@ -3,7 +3,7 @@
 // there is one set of kernel pools per process.
 
 import type { Engines } from '../engines/index.js';
-import type { JobResult, JobSpec, Mode } from '../engines/job.js';
+import { MODES, type JobResult, type JobSpec, type Mode } from '../engines/job.js';
 
 export interface JobRunner {
   run(mode: Mode, job: JobSpec): Promise<JobResult>;
@@ -20,5 +20,5 @@ export function enginesRunner(engines: Engines): JobRunner {
 
 /** Pool sizes by mode, as acceptor threads receive them. */
 export function maxWorkersTable(runner: JobRunner): Record<Mode, number> {
-  return { ts: runner.maxWorkers('ts'), wasm: runner.maxWorkers('wasm'), threads: runner.maxWorkers('threads'), processes: runner.maxWorkers('processes'), auto: runner.maxWorkers('auto') };
+  return Object.fromEntries(MODES.map((mode) => [mode, runner.maxWorkers(mode)])) as Record<Mode, number>;
 }

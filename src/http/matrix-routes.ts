@@ -31,6 +31,7 @@ const METHOD: Record<ConcreteMode, string> = {
   wasm: 'WebAssembly',
   threads: 'Multithreading',
   processes: 'Multiprocessing',
+  cluster: 'Cluster',
 };
 
 /** Results up to this many elements are answered in one write; larger ones stream. */

@@ -34,6 +34,8 @@ export interface ServerContext {
   metricsText(): Promise<string>;
   accessLog: AccessLog | undefined;
   log: Logger;
+  /** More fields of the /healthz answer (the main thread's: the cluster's status); acceptor threads have none. */
+  health?(): Record<string, unknown>;
 }
 
 type Handler = (ex: Exchange, req: HttpRequest) => void | Promise<void>;
@@ -198,7 +200,8 @@ export class HttpServer implements ExchangeHooks {
 
   #health(ex: Exchange): void {
     if (this.#draining) throw errors.shuttingDown('the server is draining', { retryAfter: 1 });
-    send(ex, 200, JSON_TYPE, '{"status":"ok"}');
+    const extra = this.#ctx.health?.();
+    send(ex, 200, JSON_TYPE, extra ? JSON.stringify({ status: 'ok', ...extra }) : '{"status":"ok"}');
   }
 
   async #metrics(ex: Exchange): Promise<void> {

@@ -122,3 +122,56 @@ export async function aggregateMetrics(parts: MetricsJson[]): Promise<string> {
 }
 
 export const METRICS_CONTENT_TYPE = Registry.PROMETHEUS_CONTENT_TYPE;
+
+/** What the cluster metrics read: the cluster engine's status and counts, and each band's trip as it ends. */
+export interface ClusterMetricsSource {
+  status(): { connected: boolean; workers: number; threads: number };
+  bandCounts(): Readonly<Record<string, number>>;
+  onBand(listener: (roundTripSeconds: number, kernelSeconds: number) => void): void;
+}
+
+/** Seconds from about 100 us (a loopback trip) to a minute (a large band). */
+const BAND_BUCKETS = [...DURATION_BUCKETS, 60];
+
+/** The cluster mode's gauges, band counts and band trip times: main thread only. */
+export function registerClusterMetrics(registry: Registry, cluster: ClusterMetricsSource): void {
+  const scrape = (name: string, help: string, pick: (s: ReturnType<ClusterMetricsSource['status']>) => number): void => {
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.set(pick(cluster.status()));
+      },
+    });
+  };
+  scrape('wasmatrix_cluster_connected', '1 while the server is connected to NATS (--nats), else 0', (s) => Number(s.connected));
+  scrape('wasmatrix_cluster_workers', 'Worker hosts answering the service ping (wasmatrix-worker) at the last discovery, about once a second', (s) => s.workers);
+  scrape('wasmatrix_cluster_worker_threads', 'Kernel threads of the live worker hosts: the bands a cluster job is split into by default', (s) => s.threads);
+  new Counter({
+    name: 'wasmatrix_cluster_bands_total',
+    help: 'Bands of cluster jobs by outcome: sent (published to the work queue), done (answered and used), redelivered (answered after JetStream redelivered it: its first worker died or stalled past ack_wait), failed (a worker answered an error), abandoned (its job failed or timed out first: purged or dropped)',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [outcome, n] of Object.entries(cluster.bandCounts())) this.inc({ outcome }, n);
+    },
+  });
+  const trip = new Histogram({
+    name: 'wasmatrix_cluster_band_round_trip_seconds',
+    help: "A band from its publish to its result arriving at the server (the bench's per-band overhead is this minus the band's kernel time)",
+    buckets: BAND_BUCKETS,
+    registers: [registry],
+  });
+  const kernel = new Histogram({
+    name: 'wasmatrix_cluster_band_kernel_seconds',
+    help: 'Compute time of a band on its worker host',
+    buckets: BAND_BUCKETS,
+    registers: [registry],
+  });
+  cluster.onBand((roundTrip, kernelSeconds) => {
+    trip.observe(roundTrip);
+    kernel.observe(kernelSeconds);
+  });
+}
