@@ -88,9 +88,13 @@ export function decodeFrame<T>(frame: Uint8Array): { head: T; body: Uint8Array }
   const headBytes = new DataView(frame.buffer, frame.byteOffset, frame.byteLength).getUint32(0, true);
   if (4 + headBytes > frame.byteLength) throw new Error('a cluster frame is shorter than its head');
   const head = JSON.parse(Buffer.from(frame.buffer, frame.byteOffset + 4, headBytes).toString('utf8')) as T;
-  let body = frame.subarray(4 + headBytes);
-  if (body.byteOffset % 8 !== 0) body = body.slice();
-  return { head, body };
+  return { head, body: aligned(frame.subarray(4 + headBytes)) };
+}
+
+/** The bytes at an 8-byte aligned offset of their buffer (copied when they were not), so typed arrays of any dtype can view them. */
+export function aligned(bytes: Uint8Array): Uint8Array {
+  // a copy into a fresh buffer: Buffer's slice() would be a view at the same offset
+  return bytes.byteOffset % 8 === 0 ? bytes : new Uint8Array(bytes);
 }
 
 /** Bytes of a frame around a body: the largest head we send is well under this. */

@@ -13,7 +13,7 @@ import type { ObjectStore } from '@nats-io/obj';
 import type { Service } from '@nats-io/services';
 import { connectNats, ensureWorkQueue, operandStore, type NatsConnection } from '../cluster/connection.js';
 import { announceWorker } from '../cluster/discovery.js';
-import { CONSUMER, STREAM, decodeFrame, encodeFrame, resultSubject, type BandMessage, type BandResult } from '../cluster/protocol.js';
+import { CONSUMER, STREAM, aligned, decodeFrame, encodeFrame, resultSubject, type BandMessage, type BandResult } from '../cluster/protocol.js';
 import { isWasmatrixError } from '../errors.js';
 import { ARRAY_OF, ELEMENT_BYTES, type MatrixArray } from '../kernels/dtype.js';
 import { compileKernels } from '../kernels/wasm-kernels.js';
@@ -176,8 +176,8 @@ export class ClusterWorker {
     if (!b) {
       b = this.#operands!.then((store) => store.getBlob(name)).then((bytes) => {
         if (!bytes || bytes.byteLength !== elements * ELEMENT_BYTES[dtype]) throw new Error(`operand ${name} is missing or not ${elements} ${dtype} values`);
-        const aligned = bytes.byteOffset % 8 === 0 ? bytes : bytes.slice();
-        return new ARRAY_OF[dtype](aligned.buffer, aligned.byteOffset, elements);
+        const b = aligned(bytes);
+        return new ARRAY_OF[dtype](b.buffer, b.byteOffset, elements);
       });
       b.catch(() => this.#operandCache.delete(name));
       this.#operandCache.set(name, b);
