@@ -20,7 +20,7 @@ function copyProject(to: string): void {
   }
 }
 
-test('npm ci --omit=dev && npm start builds, serves, and drains on SIGTERM', async () => {
+test('npm ci --omit=dev && npm start builds, serves, and drains on SIGTERM; npm run worker runs there too', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'wasmatrix-production-'));
   try {
     copyProject(dir);
@@ -48,6 +48,9 @@ test('npm ci --omit=dev && npm start builds, serves, and drains on SIGTERM', asy
       assert.match(stderr, /SIGTERM: draining/);
       assert.match(stderr, /\[INFO\] stopped/, 'the server drained and stopped by itself');
       assert.not.match(stderr, /again: exiting now/, 'one group signal is one signal');
+      // the cluster's worker host loads its NATS clients from the production install
+      const workerHelp = execFileSync('npm', ['run', '--silent', 'worker', '--', '--help'], { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+      assert.match(workerHelp, /A worker host of the cluster mode/);
     } finally {
       try {
         process.kill(-child.pid!, 'SIGKILL');

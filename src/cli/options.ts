@@ -181,6 +181,7 @@ export function helpText(name: string, version: string): string {
     `${name} ${version}: a WebAssembly matrix compute service on uWebSockets.js`,
     '',
     `Usage: npm start -- [options]   or   node dist/src/cli/main.js [options]`,
+    `       npm run worker -- --nats nats://HOST:PORT [options]: a worker host of the cluster mode (see worker --help)`,
     '',
     'Options (flag, then environment variable, then default):',
     ...lines,

@@ -26,8 +26,8 @@ import { operation } from '../ops/index.js';
 import type { Engine, EngineStats, JobResult, JobSpec } from './job.js';
 import { checkStillWanted, geometryOf, jobResult, operandsOf, splitRows, validateJob } from './job-layout.js';
 
-/** The most bands a caller may ask for (`workers`); the default is one band per live worker thread. */
-export const MAX_CLUSTER_BANDS = 64;
+/** The most bands a caller may ask for (`workers`); the default is one band per live worker thread (and more when a band would not fit one message). */
+export const MAX_CLUSTER_BANDS = 32;
 /** Default ack_wait: a band whose worker neither answers nor reports progress for this long goes to another worker. */
 export const DEFAULT_ACK_WAIT_SECONDS = 30;
 /** How often the list of live workers is refreshed while connected. */
@@ -63,7 +63,8 @@ interface RunningJob {
 
 export class ClusterEngine implements Engine {
   readonly mode = 'cluster' as const;
-  readonly maxWorkers = MAX_CLUSTER_BANDS;
+  /** MAX_CLUSTER_BANDS; 0 without --nats: the mode is not offered (the web page leaves it out). */
+  readonly maxWorkers: number;
   readonly #url: string | undefined;
   readonly #ackWaitMs: number;
   readonly #name: string;
@@ -83,6 +84,7 @@ export class ClusterEngine implements Engine {
 
   constructor(options: ClusterOptions = {}) {
     this.#url = options.url;
+    this.maxWorkers = options.url === undefined ? 0 : MAX_CLUSTER_BANDS;
     this.#ackWaitMs = Math.round((options.ackWaitSeconds ?? DEFAULT_ACK_WAIT_SECONDS) * 1000);
     this.#name = options.name ?? 'wasmatrix server';
     this.#log = options.log;
@@ -176,10 +178,10 @@ export class ClusterEngine implements Engine {
   }
 
   async run(job: JobSpec): Promise<JobResult> {
+    if (this.#url === undefined) throw errors.clusterUnavailable('this server was started without --nats URL: mode=cluster needs a NATS server and worker hosts (docs/cluster.md)');
     validateJob(job, this.maxWorkers);
     checkStillWanted(job);
     const nc = this.#nc;
-    if (this.#url === undefined) throw errors.clusterUnavailable('this server was started without --nats URL: mode=cluster needs a NATS server and worker hosts (docs/cluster.md)');
     if (!nc || !this.#connected || !this.#js) throw errors.clusterUnavailable(`NATS at ${this.#url} is not reachable; the server reconnects when it is back`, { retryAfter: 1 });
     // the list may be up to a second old: when it is empty, ask again now (an empty answer is immediate)
     const workers = this.#workers.length > 0 ? this.#workers : await this.#refreshWorkers();

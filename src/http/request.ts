@@ -113,7 +113,9 @@ export function parseDtype(q: URLSearchParams, fallback: Dtype): Dtype {
 /** mode (unless the route fixes it), workers, kernel. */
 export function parseRunParams(q: URLSearchParams, limits: RequestLimits, fixedMode: Mode | undefined): RunParams {
   const mode = fixedMode ?? choiceParam(q, 'mode', MODES) ?? 'auto';
-  const workers = integerParam(q, 'workers', 1, limits.maxWorkers(mode));
+  // a mode this server does not offer (cluster without --nats: no workers at all) says so itself when it runs
+  const max = limits.maxWorkers(mode);
+  const workers = max > 0 ? integerParam(q, 'workers', 1, max) : undefined;
   const kernel = choiceParam(q, 'kernel', KERNELS);
   return { mode, workers, kernel };
 }

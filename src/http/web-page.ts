@@ -47,11 +47,12 @@ export function catalogue(s: { name: string; version: string; maxN: number; maxW
     name: s.name,
     version: s.version,
     ops: OPS.filter((op) => s.routes[`/${op}`]?.includes('GET')).map((op) => ({ op, path: `/${op}`, dims: isElementwiseOp(op) ? ['rows', 'cols'] : [] })),
-    modes: MODES,
+    // the modes this server offers (cluster only with --nats)
+    modes: MODES.filter((mode) => s.maxWorkers(mode) > 0),
     dtypes: DTYPES,
     kernels: KERNELS,
     maxN: s.maxN,
-    maxWorkers: Object.fromEntries(MODES.map((mode) => [mode, s.maxWorkers(mode)])),
+    maxWorkers: Object.fromEntries(MODES.filter((mode) => s.maxWorkers(mode) > 0).map((mode) => [mode, s.maxWorkers(mode)])),
     defaultN: DEFAULT_N,
     maxSeed: MAX_SEED,
   };
