@@ -125,11 +125,12 @@ export function writeThresholds(crossings: Crossing[], path = DEFAULT_THRESHOLDS
   if (!elementwise) throw new Error('writeThresholds: the element-wise table was neither measured nor in the file');
   const matmul = tableOf('matmul');
   const thresholds: Thresholds = matmul ? { ...elementwise, byOp: { matmul } } : { ...elementwise };
-  // the cluster's switch points are not measured here: kept from the file
+  // the cluster's switch points are not measured here: kept from the file (and said so below)
   if (previous?.cluster) thresholds.cluster = previous.cluster;
+  const clusterNote = thresholds.cluster ? ' thresholds.cluster (the work from which auto sends a job to the cluster mode while worker hosts are live) is kept from the previous file: bench:kernels does not measure it (docs/cluster.md).' : '';
   const file: ThresholdsFile = {
     about:
-      'Where auto mode switches from the calling thread to the thread pool: for each kernel, job kind and dtype, the work from which threads with 2 workers beat the same kernel on one thread (4294967296: never on this machine): elements (rows x cols) for the element-wise ops; thresholds.byOp.matmul in multiply-adds (m k n). Written by `npm run bench:kernels -- --write-thresholds`; override with WASMATRIX_AUTO_THRESHOLDS=path/to.json.',
+      'Where auto mode switches from the calling thread to the thread pool: for each kernel, job kind and dtype, the work from which threads with 2 workers beat the same kernel on one thread (4294967296: never on this machine): elements (rows x cols) for the element-wise ops; thresholds.byOp.matmul in multiply-adds (m k n). Written by `npm run bench:kernels -- --write-thresholds`; override with WASMATRIX_AUTO_THRESHOLDS=path/to.json.' + clusterNote,
     measured: { by: 'npm run bench:kernels -- --write-thresholds', cpu: cpus()[0]?.model ?? 'unknown', node: process.version, date: new Date().toISOString() },
     thresholds,
   };

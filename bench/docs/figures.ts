@@ -315,6 +315,11 @@ export function thresholds(s: Sources): string {
   for (const [op, t] of Object.entries(f.thresholds.byOp ?? {})) {
     if (t) lines.push('', `\`${op}\`: multiply-adds (m k n) from which \`auto\` uses the thread pool.`, '', table(t, cube));
   }
+  const cluster = Object.entries(f.thresholds.cluster ?? {});
+  if (cluster.length > 0) {
+    const rows = cluster.map(([op, work]) => [`\`${op}\``, op === 'matmul' ? cube(work) : cell(work)]);
+    lines.push('', 'The cluster (docs/cluster.md), while worker hosts are live: work from which `auto` sends a job there.', '', markdownTable(['op', 'from'], rows, new Set([1])));
+  }
   lines.push('', `The file says how it was obtained: "${f.about}"`);
   return lines.join('\n');
 }
