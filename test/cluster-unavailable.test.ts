@@ -45,7 +45,8 @@ if (toolsPresent('cluster unavailable', ['nats-server'])) {
 
   test.before(async () => {
     nats = await startNats();
-    server = await startClusterServer(nats);
+    // two HTTP threads: an acceptor thread answers with the main thread's cluster state and forwards cluster jobs
+    server = await startClusterServer(nats, ['-w', '2']);
     await waitFor('the server to connect to NATS', async () => (await clusterHealth(server!)).connected);
     expected = (await get(server, `${JOB}&mode=ts`)).body.checksum!;
   });
@@ -61,6 +62,11 @@ if (toolsPresent('cluster unavailable', ['nats-server'])) {
     await assertUnavailable(server!, /no worker host is live/);
     worker = await startWorker(nats!.url, 'lonely');
     await waitForWorkers(server!, 1);
+    // fresh connections land on either HTTP thread: every one of them comes to know the worker
+    await waitFor('both HTTP threads to list the worker', async () => {
+      const answers = await Promise.all(Array.from({ length: 8 }, () => fetch(`${server!.url}/healthz`, { headers: { connection: 'close' } }).then((r) => r.json() as Promise<{ cluster?: { names: string[] } }>)));
+      return answers.every((a) => a.cluster?.names.join() === 'lonely');
+    });
     const ok = await get(server!, `${JOB}&mode=cluster`);
     assert.is(ok.status, 200);
     assert.is(ok.body.checksum, expected);
@@ -77,6 +83,20 @@ if (toolsPresent('cluster unavailable', ['nats-server'])) {
     const ok = await get(server!, `${JOB}&mode=cluster`);
     assert.is(ok.status, 200, JSON.stringify(ok.body));
     assert.is(ok.body.checksum, expected);
+  });
+
+  test('NATS without JetStream: 503 saying to start nats-server with -js', async () => {
+    const plain = await startNats({ jetstream: false });
+    const other = await startClusterServer(plain);
+    try {
+      await waitFor('the server to find NATS without JetStream', async () => {
+        const r = await get(other, `${JOB}&mode=cluster`);
+        return r.status === 503 && /no usable JetStream \(start nats-server with -js\)/.test(r.body.detail ?? '');
+      });
+    } finally {
+      await other.stop();
+      await plain.close();
+    }
   });
 
   test.run();

@@ -98,11 +98,14 @@ async function serve(config: ServerConfig): Promise<void> {
   const acceptors = new AcceptorGroup({ runner, log, metricsText: () => metricsText() });
   const metricsText = async (): Promise<string> => aggregateMetrics([await metrics.json(), ...(await acceptors.collectMetrics())]);
   const server = new HttpServer({ name: NAME, version: VERSION, runner, maxN: config.maxN, maxBody: config.maxBody, timeout: config.timeout, budget, metrics, metricsText, accessLog, log, health: () => ({ cluster: engines.cluster.status() }) });
+  // acceptor threads answer /healthz with the main thread's cluster state, sent to them when it changes
+  engines.cluster.onStatus((status) => acceptors.shareHealth({ cluster: status }));
 
   let port: number;
   try {
     port = await server.listen(config.host, wantedPort);
     await acceptors.start(config.workers - 1, { config, port, maxWorkers: maxWorkersTable(runner), name: NAME, version: VERSION, budget: budget.shared });
+    acceptors.shareHealth({ cluster: engines.cluster.status() });
   } catch (e) {
     await engines.close();
     fail(`cannot serve on ${config.host}:${config.port}: ${(e as Error).message}`, 1);

@@ -73,6 +73,8 @@ export class ClusterEngine implements Engine {
   #js: JetStreamClient | undefined;
   #operands: Promise<ObjectStore> | undefined;
   #connected = false;
+  /** Why the cluster is not usable although NATS answers (no JetStream), for the 503's detail. */
+  #unusable: string | undefined;
   #closed = false;
   #workers: WorkerInfo[] = [];
   #discovery: NodeJS.Timeout | undefined;
@@ -80,6 +82,8 @@ export class ClusterEngine implements Engine {
   readonly #bands: Record<BandOutcome, number> = { sent: 0, done: 0, redelivered: 0, failed: 0, abandoned: 0 };
   readonly #outcomes: Record<string, number> = {};
   readonly #bandListeners: BandListener[] = [];
+  readonly #statusListeners: ((status: ClusterStatus) => void)[] = [];
+  #lastStatus = '';
   #inFlightBands = 0;
 
   constructor(options: ClusterOptions = {}) {
@@ -121,9 +125,11 @@ export class ClusterEngine implements Engine {
       this.#log?.info(`cluster: connected to NATS at ${this.#url}`);
       await this.#refreshWorkers();
     } catch (e) {
-      this.#log?.error(`cluster: NATS at ${this.#url} has no usable JetStream (start it with -js): ${(e as Error).message}`);
+      this.#unusable = `NATS at ${this.#url} has no usable JetStream (start nats-server with -js): ${(e as Error).message}`;
+      this.#log?.error(`cluster: ${this.#unusable}`);
       return;
     }
+    this.#unusable = undefined;
     clearInterval(this.#discovery);
     this.#discovery = setInterval(() => void this.#refreshWorkers().catch(() => {}), DISCOVERY_INTERVAL_MS);
     this.#discovery.unref();
@@ -136,6 +142,7 @@ export class ClusterEngine implements Engine {
         this.#connected = false;
         this.#workers = [];
         clearInterval(this.#discovery);
+        this.#statusMayHaveChanged();
         this.#log?.warning(`cluster: lost NATS at ${this.#url}; cluster jobs get 503 until it is back`);
         for (const job of [...this.#running]) job.fail(errors.clusterUnavailable(`the connection to NATS at ${this.#url} was lost while the job ran`, { retryAfter: 1 }));
       } else if (s.type === 'reconnect') {
@@ -148,6 +155,7 @@ export class ClusterEngine implements Engine {
     const nc = this.#nc;
     if (!nc || !this.#connected) return (this.#workers = []);
     this.#workers = await pingWorkers(nc);
+    this.#statusMayHaveChanged();
     return this.#workers;
   }
 
@@ -172,6 +180,19 @@ export class ClusterEngine implements Engine {
     return this.#bands;
   }
 
+  /** Called whenever status() changes (connected or not, the live workers). */
+  onStatus(listener: (status: ClusterStatus) => void): void {
+    this.#statusListeners.push(listener);
+  }
+
+  #statusMayHaveChanged(): void {
+    const status = this.status();
+    const text = JSON.stringify(status);
+    if (text === this.#lastStatus) return;
+    this.#lastStatus = text;
+    for (const l of this.#statusListeners) l(status);
+  }
+
   /** Called once per band answered: its round trip (publish to result) and its kernel time. */
   onBand(listener: BandListener): void {
     this.#bandListeners.push(listener);
@@ -182,7 +203,7 @@ export class ClusterEngine implements Engine {
     validateJob(job, this.maxWorkers);
     checkStillWanted(job);
     const nc = this.#nc;
-    if (!nc || !this.#connected || !this.#js) throw errors.clusterUnavailable(`NATS at ${this.#url} is not reachable; the server reconnects when it is back`, { retryAfter: 1 });
+    if (!nc || !this.#connected || !this.#js) throw errors.clusterUnavailable(this.#unusable ?? `NATS at ${this.#url} is not reachable; the server reconnects when it is back`, { retryAfter: 1 });
     // the list may be up to a second old: when it is empty, ask again now (an empty answer is immediate)
     const workers = this.#workers.length > 0 ? this.#workers : await this.#refreshWorkers();
     if (workers.length === 0) throw errors.clusterUnavailable(`no worker host is live on NATS at ${this.#url}: start one with \`npm run worker -- --nats ${this.#url}\``, { retryAfter: 1 });
@@ -257,6 +278,7 @@ export class ClusterEngine implements Engine {
     job.signal?.addEventListener('abort', onAbort, { once: true });
     const timer = job.deadline === undefined ? undefined : setTimeout(() => finish(errors.timeout('the cluster job ran past its deadline; its bands were abandoned')), Math.max(0, job.deadline - performance.now()));
     const expiresAt = job.deadline === undefined ? undefined : Date.now() + (job.deadline - performance.now());
+    let publishes: Promise<unknown>[] = [];
     try {
       if (job.source.kind === 'data' && op.bandNeedsOfB === 'all') {
         const store = await this.#operands!;
@@ -270,7 +292,7 @@ export class ClusterEngine implements Engine {
         ...(operandsObject ? { operands: operandsObject } : {}),
         ...(expiresAt !== undefined ? { expiresAt } : {}),
       });
-      const publishes = rows.map((r, i) => {
+      publishes = rows.map((r, i) => {
         sentAt[i] = performance.now();
         return js.publish(bandSubject(id, i), encodeFrame(head(i), bandBody(job, r)));
       });
@@ -288,7 +310,8 @@ export class ClusterEngine implements Engine {
     if (error) {
       this.#inFlightBands -= remaining;
       this.#bands.abandoned += remaining;
-      this.#abandon(nc, id);
+      // purge once every band is in the stream (a band still on its way would land after the purge)
+      void Promise.allSettled(publishes).then(() => this.#abandon(nc, id));
     }
     if (operandsObject) void this.#operands?.then((s) => s.delete(operandsObject!)).catch(() => {});
     this.#count(error ? error.code.toLowerCase() : 'ok');

@@ -21,6 +21,8 @@ if (typeof uWS.getParts !== 'function') {
   const runner = new RemoteRunner(port, data.maxWorkers);
   const metrics = new HttpMetrics();
   const accessLog = data.config.accessLog ? new AccessLog(data.config.accessLog) : undefined;
+  /** The main thread's latest extra /healthz fields (it sends them when they change). */
+  let health: Record<string, unknown> | undefined;
   const server = new HttpServer({
     name: data.name,
     version: data.version,
@@ -33,11 +35,13 @@ if (typeof uWS.getParts !== 'function') {
     metricsText: () => runner.metricsText(),
     accessLog,
     log,
+    health: () => health,
   });
 
   port.on('message', (m: ToAcceptor) => {
     if (runner.receive(m)) return;
-    if (m.t === 'collect') {
+    if (m.t === 'health') health = m.fields;
+    else if (m.t === 'collect') {
       void metrics.json().then((json) => post({ t: 'metrics-json', id: m.id, json }));
     } else if (m.t === 'drain') {
       server.drain();

@@ -66,6 +66,7 @@ export type ToAcceptor =
   | { t: 'fail'; id: number; error: WireError }
   | { t: 'metrics-text'; id: number; text: string }
   | { t: 'collect'; id: number }
+  | { t: 'health'; fields: Record<string, unknown> }
   | { t: 'drain'; gracefulMs: number };
 
 /** Buffers a job's data lives in, each listed once (A and B may share the body buffer). */
@@ -221,6 +222,11 @@ export class AcceptorGroup {
         worker.postMessage({ t: 'fail', id, error: toWire(e) } satisfies ToAcceptor);
       })
       .finally(() => this.#cancels.delete(key));
+  }
+
+  /** The main thread's extra /healthz fields (the cluster's state), for every acceptor to answer with; sent when they change. */
+  shareHealth(fields: Record<string, unknown>): void {
+    for (const w of this.#workers) w.postMessage({ t: 'health', fields } satisfies ToAcceptor);
   }
 
   /** Every acceptor's request metrics, as JSON, for aggregation. */

@@ -34,8 +34,8 @@ export interface ServerContext {
   metricsText(): Promise<string>;
   accessLog: AccessLog | undefined;
   log: Logger;
-  /** More fields of the /healthz answer (the main thread's: the cluster's status); acceptor threads have none. */
-  health?(): Record<string, unknown>;
+  /** More fields of the /healthz answer: the cluster's state (acceptor threads get the main thread's copy). */
+  health?(): Record<string, unknown> | undefined;
 }
 
 type Handler = (ex: Exchange, req: HttpRequest) => void | Promise<void>;
