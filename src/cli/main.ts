@@ -90,6 +90,8 @@ async function serve(config: ServerConfig): Promise<void> {
     fail(`the kernel pools failed to start: ${(e as Error).message}`, 1);
   }
   const runner = enginesRunner(engines);
+  // /healthz's cluster state, only on a server started with --nats (others answer as before)
+  const clusterHealth = (): Record<string, unknown> => (config.nats ? { cluster: engines.cluster.status() } : {});
   const metrics = new HttpMetrics();
   const budget = new InflightBudget(config.maxInflightBytes);
   registerProcessMetrics(metrics.registry, Object.fromEntries(engines.pools().map(([name, engine]) => [name, () => engine.stats()])), () => budget.usedBytes);
@@ -97,15 +99,15 @@ async function serve(config: ServerConfig): Promise<void> {
   const accessLog = config.accessLog ? new AccessLog(config.accessLog) : undefined;
   const acceptors = new AcceptorGroup({ runner, log, metricsText: () => metricsText() });
   const metricsText = async (): Promise<string> => aggregateMetrics([await metrics.json(), ...(await acceptors.collectMetrics())]);
-  const server = new HttpServer({ name: NAME, version: VERSION, runner, maxN: config.maxN, maxBody: config.maxBody, timeout: config.timeout, budget, metrics, metricsText, accessLog, log, health: () => ({ cluster: engines.cluster.status() }) });
+  const server = new HttpServer({ name: NAME, version: VERSION, runner, maxN: config.maxN, maxBody: config.maxBody, timeout: config.timeout, budget, metrics, metricsText, accessLog, log, health: () => clusterHealth() });
   // acceptor threads answer /healthz with the main thread's cluster state, sent to them when it changes
-  engines.cluster.onStatus((status) => acceptors.shareHealth({ cluster: status }));
+  engines.cluster.onStatus(() => acceptors.shareHealth(clusterHealth()));
 
   let port: number;
   try {
     port = await server.listen(config.host, wantedPort);
     await acceptors.start(config.workers - 1, { config, port, maxWorkers: maxWorkersTable(runner), name: NAME, version: VERSION, budget: budget.shared });
-    acceptors.shareHealth({ cluster: engines.cluster.status() });
+    acceptors.shareHealth(clusterHealth());
   } catch (e) {
     await engines.close();
     fail(`cannot serve on ${config.host}:${config.port}: ${(e as Error).message}`, 1);

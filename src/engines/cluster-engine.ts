@@ -32,6 +32,8 @@ export const MAX_CLUSTER_BANDS = 32;
 export const DEFAULT_ACK_WAIT_SECONDS = 30;
 /** How often the list of live workers is refreshed while connected. */
 const DISCOVERY_INTERVAL_MS = 1000;
+/** How soon a failed set-up of the stream (NATS without JetStream, or not ready) is tried again. */
+const READY_RETRY_MS = 1000;
 
 export const BAND_OUTCOMES = ['sent', 'done', 'redelivered', 'failed', 'abandoned'] as const;
 export type BandOutcome = (typeof BAND_OUTCOMES)[number];
@@ -115,21 +117,26 @@ export class ClusterEngine implements Engine {
     await this.#ready(nc);
   }
 
-  /** After (re)connecting: the stream and consumer (NATS may have restarted without them), then discovery. */
+  /**
+   * After (re)connecting: the stream and consumer (NATS may have restarted without them), then
+   * discovery. Tried again every second while it fails (NATS without JetStream, or not ready yet).
+   */
   async #ready(nc: NatsConnection): Promise<void> {
     try {
       await ensureWorkQueue(nc, this.#ackWaitMs, true);
       this.#operands = operandStore(nc);
       await this.#operands;
-      this.#connected = !nc.isClosed();
-      this.#log?.info(`cluster: connected to NATS at ${this.#url}`);
-      await this.#refreshWorkers();
     } catch (e) {
-      this.#unusable = `NATS at ${this.#url} has no usable JetStream (start nats-server with -js): ${(e as Error).message}`;
-      this.#log?.error(`cluster: ${this.#unusable}`);
+      const why = `NATS at ${this.#url} has no usable JetStream (start nats-server with -js): ${(e as Error).message}`;
+      if (why !== this.#unusable) this.#log?.error(`cluster: ${why}`);
+      this.#unusable = why;
+      if (!this.#closed && !nc.isClosed()) setTimeout(() => void this.#ready(nc), READY_RETRY_MS).unref();
       return;
     }
     this.#unusable = undefined;
+    this.#connected = !nc.isClosed();
+    this.#log?.info(`cluster: connected to NATS at ${this.#url}`);
+    await this.#refreshWorkers().catch((e: Error) => this.#log?.warning(`cluster: the worker ping failed: ${e.message}`));
     clearInterval(this.#discovery);
     this.#discovery = setInterval(() => void this.#refreshWorkers().catch(() => {}), DISCOVERY_INTERVAL_MS);
     this.#discovery.unref();
@@ -154,7 +161,9 @@ export class ClusterEngine implements Engine {
   async #refreshWorkers(): Promise<WorkerInfo[]> {
     const nc = this.#nc;
     if (!nc || !this.#connected) return (this.#workers = []);
-    this.#workers = await pingWorkers(nc);
+    const found = await pingWorkers(nc);
+    // NATS may have gone while the ping was out
+    this.#workers = this.#connected ? found : [];
     this.#statusMayHaveChanged();
     return this.#workers;
   }

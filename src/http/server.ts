@@ -34,7 +34,7 @@ export interface ServerContext {
   metricsText(): Promise<string>;
   accessLog: AccessLog | undefined;
   log: Logger;
-  /** More fields of the /healthz answer: the cluster's state (acceptor threads get the main thread's copy). */
+  /** More fields of the /healthz answer: the cluster's state with --nats (acceptor threads get the main thread's copy). */
   health?(): Record<string, unknown> | undefined;
 }
 
@@ -201,7 +201,7 @@ export class HttpServer implements ExchangeHooks {
   #health(ex: Exchange): void {
     if (this.#draining) throw errors.shuttingDown('the server is draining', { retryAfter: 1 });
     const extra = this.#ctx.health?.();
-    send(ex, 200, JSON_TYPE, extra ? JSON.stringify({ status: 'ok', ...extra }) : '{"status":"ok"}');
+    send(ex, 200, JSON_TYPE, extra && Object.keys(extra).length > 0 ? JSON.stringify({ status: 'ok', ...extra }) : '{"status":"ok"}');
   }
 
   async #metrics(ex: Exchange): Promise<void> {
