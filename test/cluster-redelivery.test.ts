@@ -53,6 +53,38 @@ if (toolsPresent('cluster redelivery', ['nats-server'])) {
     await waitForWorkers(server!, 1);
   });
 
+  test('a worker frozen (SIGSTOP) holding a band: redelivered to another worker, the answer is right; its late duplicate, once it thaws, is ignored', async () => {
+    for (const w of workers) await w.stop();
+    const frozen = await startWorker(nats!.url, 'frozen', 1);
+    workers.push(frozen);
+    await waitForWorkers(server!, 1);
+    await frozen.hold();
+    const path = '/mul?rows=21&cols=5&dtype=int32&seed=8';
+    const expected = await checksumOf(fetch(`${server!.url}${path}&mode=ts`));
+    const doneBefore = await metric(server!, 'wasmatrix_cluster_bands_total{outcome="done"}');
+    const job = checksumOf(fetch(`${server!.url}${path}&mode=cluster`));
+    await waitFor('the frozen worker to take the band', () => frozen.bandsTaken().length === 1);
+    // frozen, it reports no progress: past ack_wait JetStream gives the band to another worker
+    process.kill(frozen.pid, 'SIGSTOP');
+    try {
+      const thawed = await startWorker(nats!.url, 'thawed', 1);
+      workers.push(thawed);
+      const got = await job;
+      assert.is(got.status, 200);
+      assert.is(got.checksum, expected.checksum);
+      assert.is(thawed.bandsTaken()[0]?.delivery, 2);
+    } finally {
+      process.kill(frozen.pid, 'SIGCONT');
+    }
+    // thawed and released, the frozen worker finishes its copy of the band and answers (a job already
+    // answered) before its SIGTERM exit
+    await frozen.release();
+    assert.equal(await frozen.stop(), { code: 0, signal: null });
+    assert.is(await metric(server!, 'wasmatrix_cluster_bands_total{outcome="done"}'), doneBefore + 1, 'one band, counted once');
+    const again = await checksumOf(fetch(`${server!.url}${path}&mode=cluster`));
+    assert.equal(again, expected, 'the next job is right');
+  });
+
   test('SIGTERM while a band runs: the worker finishes it, leaves and exits 0; the answer is right', async () => {
     const leaving = await startWorker(nats!.url, 'leaving', 1);
     workers.push(leaving);
