@@ -42,7 +42,7 @@ export interface BandMessage {
   output: 'full' | 'summary';
   /** Random jobs: A and B come from the generator with this seed, and nothing else travels. */
   seed?: number;
-  /** Caller-data matmul: the object (in OPERANDS_BUCKET) holding all of B; the body holds the band's rows of A. Element-wise caller data: the body holds the band's rows of A then of B. */
+  /** Caller-data matmul with a large B: the object (in OPERANDS_BUCKET) holding all of B; the body holds the band's rows of A. Otherwise caller data is all in the body: the band's rows of A, then its rows of B (element-wise) or all of B (matmul). */
   operands?: string;
   /** Epoch milliseconds past which nobody waits for this band (the job's --timeout): a worker drops it. */
   expiresAt?: number;

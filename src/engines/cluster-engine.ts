@@ -5,7 +5,8 @@
 // answers a band on the job's result subject; the answers are combined here in
 // band order, as the pools combine theirs. Random jobs send only the seed and
 // the band; caller data travels once per band, and matmul's B once per job
-// through the object store (each host fetches it once per job).
+// through the object store (each host fetches it once per job; a B of up to
+// INLINE_B_BYTES travels with every band instead).
 //
 // Faults: without --nats, with NATS unreachable, or with no live worker, a job
 // fails at once with CLUSTER_UNAVAILABLE (503); past its deadline it fails with
@@ -289,7 +290,7 @@ export class ClusterEngine implements Engine {
     const expiresAt = job.deadline === undefined ? undefined : Date.now() + (job.deadline - performance.now());
     let publishes: Promise<unknown>[] = [];
     try {
-      if (job.source.kind === 'data' && op.bandNeedsOfB === 'all') {
+      if (job.source.kind === 'data' && op.bandNeedsOfB === 'all' && !inlinesB(job)) {
         const store = await this.#operands!;
         operandsObject = id;
         await store.putBlob({ name: id }, bytesOf(job.source.b));
@@ -359,14 +360,27 @@ function bytesOf(m: MatrixArray): Uint8Array {
   return new Uint8Array(m.buffer, m.byteOffset, m.byteLength);
 }
 
-/** What a band's message carries besides its head: its rows of caller A (and, element-wise, of B). */
+/**
+ * matmul's caller B up to this many bytes travels in every band's message instead of the object
+ * store: putting, fetching and deleting an object costs several round trips, more than sending a
+ * small B again with each band.
+ */
+export const INLINE_B_BYTES = 64 * 1024;
+
+/** True when a caller-data matmul sends its B with every band (see INLINE_B_BYTES). */
+function inlinesB(job: JobSpec): boolean {
+  return job.source.kind === 'data' && operation(job.op).bandNeedsOfB === 'all' && job.source.b.byteLength <= INLINE_B_BYTES;
+}
+
+/** What a band's message carries besides its head: its rows of caller A, then of B (element-wise) or all of a small B (matmul). */
 function bandBody(job: JobSpec, band: { firstRow: number; rows: number }): Uint8Array | undefined {
   if (job.source.kind !== 'data') return undefined;
   const g = geometryOf(job);
   const need = operandsOf(job, band);
   const a = job.source.a.subarray(band.firstRow * g.inner, band.firstRow * g.inner + need.a);
-  if (operation(job.op).bandNeedsOfB === 'all') return bytesOf(a);
-  const b = job.source.b.subarray(band.firstRow * g.cols, band.firstRow * g.cols + need.b);
+  const matmul = operation(job.op).bandNeedsOfB === 'all';
+  if (matmul && !inlinesB(job)) return bytesOf(a);
+  const b = matmul ? job.source.b : job.source.b.subarray(band.firstRow * g.cols, band.firstRow * g.cols + need.b);
   const body = new Uint8Array(a.byteLength + b.byteLength);
   body.set(bytesOf(a), 0);
   body.set(bytesOf(b), a.byteLength);
@@ -382,7 +396,7 @@ export function bandCount(job: JobSpec, wanted: number, maxPayload: number): num
   const g = geometryOf(job);
   const size = ELEMENT_BYTES[job.dtype];
   const perRow = Math.max(job.source.kind === 'data' ? (operandsOf(job, { firstRow: 0, rows: 1 }).a + (operation(job.op).bandNeedsOfB === 'rows' ? g.cols : 0)) * size : 0, job.output === 'full' ? g.cols * size : 0);
-  const budget = maxPayload - FRAME_OVERHEAD_BYTES;
+  const budget = maxPayload - FRAME_OVERHEAD_BYTES - (job.source.kind === 'data' && inlinesB(job) ? job.source.b.byteLength : 0);
   if (perRow > budget) throw errors.shapeTooLarge(`one row of this job is ${perRow} bytes, more than a NATS message may carry (${budget}); raise max_payload in nats-server's configuration`);
   const rowsPerBand = perRow === 0 ? g.rows : Math.floor(budget / perRow);
   return Math.min(g.rows, Math.max(wanted, Math.ceil(g.rows / rowsPerBand)));

@@ -155,7 +155,7 @@ export class ClusterWorker {
     this.bandsDone++;
   }
 
-  /** The band as a job over its window: caller data comes from the message (rows of A, and of B) or, for matmul's B, the operand store. */
+  /** The band as a job over its window: caller data comes from the message (rows of A, then of B or all of a small B) or, for a large matmul B, the operand store. */
   async #job(band: BandMessage, body: Uint8Array): Promise<JobSpec> {
     const base = { op: band.op, dtype: band.dtype, rows: band.rows, cols: band.cols, inner: band.inner, output: band.output, kernel: band.kernel } as const;
     if (band.seed !== undefined) return { ...base, source: { kind: 'random', seed: band.seed } };
