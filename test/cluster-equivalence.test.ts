@@ -125,6 +125,7 @@ if (toolsPresent('cluster equivalence', ['nats-server'])) {
     assert.ok(sent > 0);
     assert.is(await metric(server!, 'wasmatrix_cluster_bands_total{outcome="done"}'), sent);
     for (const outcome of ['redelivered', 'failed', 'abandoned']) assert.is(await metric(server!, `wasmatrix_cluster_bands_total{outcome="${outcome}"}`), 0, outcome);
+    assert.is((await waitForWorkers(server!, 2)).workers, 2);
     assert.is(await metric(server!, 'wasmatrix_cluster_workers'), 2);
   });
 

@@ -5,6 +5,7 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { liveWorkers } from '../src/cluster/discovery.ts';
 import { decodeFrame, encodeFrame } from '../src/cluster/protocol.ts';
 import { AutoEngine } from '../src/engines/auto-engine.ts';
 import { bandCount } from '../src/engines/cluster-engine.ts';
@@ -51,6 +52,23 @@ test("a band's window on a host gives the same checksum parts as the whole job s
   } finally {
     await engines.close();
   }
+});
+
+test('a worker missing from one ping stays listed; missing from two in a row, it is gone; answering again, it is back', () => {
+  const a = { name: 'a', id: 'A', threads: 1 };
+  const b = { name: 'b', id: 'B', threads: 2 };
+  const missed = new Set<string>();
+  let live = liveWorkers([], [a, b], missed);
+  assert.equal(live, [a, b]);
+  live = liveWorkers(live, [a], missed);
+  assert.equal(live, [a, b], 'b missed one ping');
+  live = liveWorkers(live, [a], missed);
+  assert.equal(live, [a], 'b missed two');
+  live = liveWorkers(live, [a, b], missed);
+  assert.equal(live, [a, b]);
+  live = liveWorkers(live, [a], missed);
+  assert.equal(live, [a, b], 'a fresh miss after answering again is one miss');
+  assert.equal(liveWorkers(live, [], missed), [a], 'a misses one, b its second');
 });
 
 test('auto sends a job to the cluster only at or above thresholds.cluster for its op, and only while workers are live', () => {

@@ -24,15 +24,35 @@ export function announceWorker(nc: NatsConnection, worker: Omit<WorkerInfo, 'id'
   return svcm(nc).add({ name: SERVICE_NAME, version, description: 'wasmatrix worker host: computes bands of cluster jobs', metadata: { name: worker.name, threads: String(worker.threads) } });
 }
 
-/** The live workers: those answering a ping within `maxWaitMs` (waits `stallMs` after the last answer). */
-export async function pingWorkers(nc: NatsConnection, maxWaitMs = 1000, stallMs = 150): Promise<WorkerInfo[]> {
+/** The workers answering a ping within `maxWaitMs` (it always waits that long, unless nobody listens at all). */
+export async function pingWorkers(nc: NatsConnection, maxWaitMs = 500): Promise<WorkerInfo[]> {
   const found: WorkerInfo[] = [];
   try {
-    const answers = await svcm(nc).client({ strategy: 'stall', maxWait: maxWaitMs, stall: stallMs }).ping(SERVICE_NAME);
+    const answers = await svcm(nc).client({ strategy: 'timer', maxWait: maxWaitMs }).ping(SERVICE_NAME);
     for await (const a of answers) found.push({ name: a.metadata?.name ?? a.id, id: a.id, threads: Math.max(1, Number(a.metadata?.threads) || 1) });
   } catch (e) {
     // "no responders": nobody is subscribed to the ping subject, i.e. no worker at all
     if (!/no responders/i.test((e as Error).message ?? '')) throw e;
   }
   return found.sort((x, y) => x.name.localeCompare(y.name));
+}
+
+/**
+ * The live list after a ping: the workers that answered, and those that missed this ping only (a
+ * slow answer on a busy host is not a death; two misses in a row are). `missed` holds the ids that
+ * missed the previous ping, and is updated.
+ */
+export function liveWorkers(previous: WorkerInfo[], answered: WorkerInfo[], missed: Set<string>): WorkerInfo[] {
+  const ids = new Set(answered.map((w) => w.id));
+  const kept: WorkerInfo[] = [];
+  for (const w of previous) {
+    if (ids.has(w.id)) continue;
+    if (missed.has(w.id)) missed.delete(w.id);
+    else {
+      missed.add(w.id);
+      kept.push(w);
+    }
+  }
+  for (const id of ids) missed.delete(id);
+  return [...answered, ...kept].sort((x, y) => x.name.localeCompare(y.name));
 }

@@ -19,7 +19,7 @@ import { performance } from 'node:perf_hooks';
 import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import type { ObjectStore } from '@nats-io/obj';
 import { connectNats, ensureWorkQueue, operandStore, purgeBands, type NatsConnection } from '../cluster/connection.js';
-import { pingWorkers, type WorkerInfo } from '../cluster/discovery.js';
+import { liveWorkers, pingWorkers, type WorkerInfo } from '../cluster/discovery.js';
 import { FRAME_OVERHEAD_BYTES, bandSubject, decodeFrame, encodeFrame, jobBandsFilter, resultSubject, type BandMessage, type BandResult } from '../cluster/protocol.js';
 import { WasmatrixError, errors, isWasmatrixError } from '../errors.js';
 import { ARRAY_OF, ELEMENT_BYTES, type MatrixArray } from '../kernels/dtype.js';
@@ -80,6 +80,8 @@ export class ClusterEngine implements Engine {
   #unusable: string | undefined;
   #closed = false;
   #workers: WorkerInfo[] = [];
+  /** Workers that missed the last ping (kept listed until they miss a second one). */
+  readonly #missedPing = new Set<string>();
   #discovery: NodeJS.Timeout | undefined;
   readonly #running = new Set<RunningJob>();
   readonly #bands: Record<BandOutcome, number> = { sent: 0, done: 0, redelivered: 0, failed: 0, abandoned: 0 };
@@ -149,6 +151,7 @@ export class ClusterEngine implements Engine {
         if (!this.#connected) continue;
         this.#connected = false;
         this.#workers = [];
+        this.#missedPing.clear();
         clearInterval(this.#discovery);
         this.#statusMayHaveChanged();
         this.#log?.warning(`cluster: lost NATS at ${this.#url}; cluster jobs get 503 until it is back`);
@@ -164,7 +167,7 @@ export class ClusterEngine implements Engine {
     if (!nc || !this.#connected) return (this.#workers = []);
     const found = await pingWorkers(nc);
     // NATS may have gone while the ping was out
-    this.#workers = this.#connected ? found : [];
+    this.#workers = this.#connected ? liveWorkers(this.#workers, found, this.#missedPing) : [];
     this.#statusMayHaveChanged();
     return this.#workers;
   }

@@ -55,8 +55,6 @@ export class ClusterWorker {
   #stopping = false;
   #slots: Promise<void>[] = [];
   readonly #operandCache = new Map<string, Promise<MatrixArray>>();
-  /** Bands computed and answered since start. */
-  bandsDone = 0;
 
   constructor(options: ClusterWorkerOptions) {
     this.#options = options;
@@ -149,10 +147,14 @@ export class ClusterWorker {
       clearInterval(progress);
     }
     if (band.expiresAt !== undefined && Date.now() > band.expiresAt) return msg.term();
-    // answer first, then ack: a worker dying in between makes a duplicate answer, which the server ignores
-    this.#nc!.publish(resultSubject(band.job), encodeFrame(result, output));
-    msg.ack();
-    this.bandsDone++;
+    try {
+      // answer first, then ack: a worker dying in between makes a duplicate answer, which the server ignores
+      this.#nc!.publish(resultSubject(band.job), encodeFrame(result, output));
+      msg.ack();
+    } catch (e) {
+      // NATS went away under us: the band was not acked, so JetStream gives it to a worker again
+      this.#options.log.warning(`could not answer band ${band.job}/${band.band}: ${(e as Error).message}`);
+    }
   }
 
   /** The band as a job over its window: caller data comes from the message (rows of A, then of B or all of a small B) or, for a large matmul B, the operand store. */
