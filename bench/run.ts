@@ -27,6 +27,8 @@ import { ServerProcess } from './http/server-process.js';
 import { resultsText } from './http/table.js';
 import { proxySectionText, runProxySection, type ProxySection } from './cluster/bench-section.js';
 import { BENCH_STALL, measureStall, type StallResult } from './http/stall.js';
+import { runClusterSection, type ClusterSection } from './cluster/cluster-bench.js';
+import { clusterSectionText } from './cluster/cluster-bench-report.js';
 import { LAB_CONFIGS, runLabJob, type LabJobSection } from './http/lab-job.js';
 import { labJobText } from './http/lab-job-report.js';
 import { wrkPresent } from './http/generator.js';
@@ -37,6 +39,8 @@ import { LAB_JOB, LAB_JOB_QUICK } from './http/options.js';
 const CASE_OVERHEAD_S = 0.5;
 /** Seconds to start and stop the hosts and the proxy of one "through HAProxy" case, for the estimate only. */
 const PROXY_SETUP_S = 4;
+/** Rough length of the cluster section (its own processes started and stopped), for the estimate only. */
+const CLUSTER_ESTIMATE_S = { full: 110, quick: 25 };
 /** Seconds to start a server of "the lab's job" section and check its first answer, for the estimate only. */
 const LAB_SETUP_S = 2;
 /** Rough length of the kernel section, for the time-left estimate only. */
@@ -128,11 +132,12 @@ async function main(): Promise<void> {
   const kernelsEstimate = options.kernels ? (options.quick ? KERNELS_ESTIMATE_S.quick : KERNELS_ESTIMATE_S.full) : 0;
   const proxyCases = options.proxyHosts.length + (options.proxyHosts.includes(1) ? 1 : 0);
   const proxyEstimate = proxyCases * caseSeconds(options) + options.proxyHosts.length * PROXY_SETUP_S;
+  const clusterEstimate = options.cluster ? (options.quick ? CLUSTER_ESTIMATE_S.quick : CLUSTER_ESTIMATE_S.full) : 0;
   const lab = options.quick ? LAB_JOB_QUICK : LAB_JOB;
   const labEstimate = options.labRounds
     ? (options.quick ? 2 : LAB_CONFIGS.length) * (lab.warmup + lab.searchSeconds + LAB_SETUP_S) + options.labRounds * 4 * (lab.warmup + lab.seconds + CASE_OVERHEAD_S) + 4 * LAB_SETUP_S
     : 0;
-  const total = plan.length * caseSeconds(options) + labEstimate + proxyEstimate + kernelsEstimate;
+  const total = plan.length * caseSeconds(options) + labEstimate + proxyEstimate + clusterEstimate + kernelsEstimate;
   progress.log(`bench: ${plan.length} cases x (${options.warmup} s warm-up + ${options.duration} s), ${options.connections} connections; about ${clock(total)}`);
 
   progress.log('computing the expected answers with the pure-TS reference');
@@ -151,9 +156,10 @@ async function main(): Promise<void> {
   let kernels: KernelsSection | null = null;
   let proxy: ProxySection | null = null;
   let stall: StallResult | null = null;
+  let cluster: ClusterSection | null = null;
   let labJob: LabJobSection | null = null;
   try {
-    results = addRatios(await runCases(options, cases, info, proxyEstimate + kernelsEstimate));
+    results = addRatios(await runCases(options, cases, info, proxyEstimate + clusterEstimate + kernelsEstimate));
     if (options.stall && info.url && !controller.signal.aborted && (!info.started_by_bench || server?.alive)) stall = await runStall(info.url);
   } finally {
     if (server) {
@@ -175,11 +181,17 @@ async function main(): Promise<void> {
       options,
       ref,
       signal: controller.signal,
-      onPhase: (label, phase, seconds) => progress.phase(`through HAProxy: ${label} ${phase}`, seconds, kernelsEstimate),
+      onPhase: (label, phase, seconds) => progress.phase(`through HAProxy: ${label} ${phase}`, seconds, clusterEstimate + kernelsEstimate),
       log: (line) => progress.log(`  ${line}`),
     });
     progress.done();
     progress.log(`through HAProxy: ${proxy.status}${proxy.problem ? ` (${proxy.problem.split('\n')[0]})` : ''}`);
+  }
+  if (options.cluster && !controller.signal.aborted) {
+    progress.phase('cluster: mode=cluster on 1, 2, 3 worker hosts (they share these cores)', clusterEstimate, kernelsEstimate);
+    cluster = await runClusterSection({ quick: options.quick, signal: controller.signal, log: (line) => progress.log(`  ${line}`) });
+    progress.done();
+    progress.log(`cluster: ${cluster.status}${cluster.problem ? ` (${cluster.problem.split('\n')[0]})` : ''}, ${Math.round(cluster.seconds)} s`);
   }
   if (options.kernels && !controller.signal.aborted) {
     progress.phase('kernels without HTTP (bench:kernels)', kernelsEstimate, 0);
@@ -202,6 +214,7 @@ async function main(): Promise<void> {
     kernels,
     proxy,
     stall,
+    cluster,
     lab_job: labJob,
     conclusions: conclusions(partial),
     targets: targets(partial),
@@ -214,13 +227,14 @@ async function main(): Promise<void> {
   process.stdout.write(`\n${resultsText(results)}\n\n`);
   if (labJob?.contenders.length) process.stdout.write(`${labJobText(labJob)}\n\n`);
   if (proxy) process.stdout.write(`${proxySectionText(proxy)}\n\n`);
+  if (cluster) process.stdout.write(`${clusterSectionText(cluster)}\n\n`);
   for (const line of run.conclusions) process.stdout.write(`- ${line}\n`);
   process.stdout.write('\n');
   for (const t of run.targets) process.stdout.write(`target ${t.met === null ? '(not measured)' : t.met ? 'MET' : 'MISSED'}: ${t.name}: ${t.goal}; measured ${t.measured}\n`);
   process.stdout.write(`\nreport: ${join(dir, 'report.md')}${options.latest && !run.interrupted ? ' (also bench/results/latest/)' : ''}\n`);
   if (options.latest && !run.interrupted) process.stdout.write('the docs quote bench/results/latest/: run npm run docs:figures to update their figures\n');
   if (run.interrupted) process.exitCode = 130;
-  else if (results.some((r) => r.status === 'failed') || info.problem || proxy?.status === 'failed') process.exitCode = 1;
+  else if (results.some((r) => r.status === 'failed') || info.problem || proxy?.status === 'failed' || cluster?.status === 'failed') process.exitCode = 1;
 }
 
 main().then(

@@ -5,7 +5,6 @@
 // host back in. The run is a child process: it cleans up its namespaces and
 // processes itself, and a run killed before it could is cleaned up by the next.
 
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,20 +12,14 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { FailoverRun } from '../bench/cluster/failover.ts';
 import { canUseNamespaces } from '../bench/cluster/network.ts';
-import { ROOT } from './fixtures/http-server.ts';
 import { toolsPresent } from './fixtures/proxies.ts';
+import { runScript } from './fixtures/run-script.ts';
 
 if (toolsPresent('failover run', ['haproxy'])) {
   test(`3 hosts behind HAProxy (${canUseNamespaces() ? 'network namespaces' : '127.0.0.x'}): a host killed, a link cut, a rolling restart, and every request a verified 200`, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'wasmatrix-failover-test-'));
     try {
-      const child = spawn(process.execPath, ['dist/bench/cluster/failover-main.js', '--out', join(dir, 'run')], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-      let output = '';
-      child.stdout.on('data', (d) => (output += d));
-      child.stderr.on('data', (d) => (output += d));
-      const killer = setTimeout(() => child.kill('SIGINT'), 170_000); // well under 3 minutes, or it is a failure
-      const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-      clearTimeout(killer);
+      const { code, output } = await runScript('failover-main', join(dir, 'run')); // well under 3 minutes, or it is a failure
       assert.is(code, 0, output.slice(-4000));
       const run = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) as FailoverRun;
       assert.ok(run.passed, run.failures.join('\n'));

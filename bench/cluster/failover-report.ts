@@ -47,30 +47,37 @@ const ledgerLines = (run: FailoverRun): string[] => [
 
 /** docs/deployment.md's ledger: the table, the run's facts and what happened in each phase. */
 export function failoverLedgerMarkdown(run: FailoverRun): string {
-  return [
-    `\`${run.command}\` on ${run.started_at.slice(0, 10)}: **${run.passed ? 'passed' : 'failed'}**.`,
-    '',
-    ...ledgerLines(run),
-    ...run.failures.map((f) => `- FAILURE: ${f}`),
-  ].join('\n');
+  return ledgerBlockMarkdown(run, ledgerLines(run));
 }
 
 export function failoverText(run: FailoverRun): string {
   return [textTable(HEADER, rows(run), NUMERIC), '', ...facts(run), '', ...phaseFacts(run), '', ...verdictLines(run)].join('\n');
 }
 
+/** What every run's record has, for the shared parts of its report. */
+export interface RunRecord {
+  command: string;
+  started_at: string;
+  finished_at: string;
+  passed: boolean;
+  failures: string[];
+}
+
+/** A run's whole record in Markdown: title, command and times, what counts, the ledger, the verdict. */
+export function recordMarkdown(title: string, rule: string, run: RunRecord, ledger: string[]): string {
+  return [`# ${title}`, '', `\`${run.command}\`, ${run.started_at} to ${run.finished_at}.`, '', rule, '', ...ledger, '', `**${run.passed ? 'PASSED' : 'FAILED'}**`, ...run.failures.map((f) => `- ${f}`), ''].join('\n');
+}
+
+/** The docs' block of a run: its command, date and verdict, then the ledger and the failures. */
+export function ledgerBlockMarkdown(run: RunRecord, ledger: string[]): string {
+  return [`\`${run.command}\` on ${run.started_at.slice(0, 10)}: **${run.passed ? 'passed' : 'failed'}**.`, '', ...ledger, ...run.failures.map((f) => `- FAILURE: ${f}`)].join('\n');
+}
+
 export function failoverMarkdown(run: FailoverRun): string {
-  return [
-    '# Failover run: 3 hosts behind HAProxy',
-    '',
-    `\`${run.command}\`, ${run.started_at} to ${run.finished_at}.`,
-    '',
+  return recordMarkdown(
+    'Failover run: 3 hosts behind HAProxy',
     'Every request of the load must be a 200 whose answer matches the pure-TS reference; any other status, a connection error or a request never answered fails the run. Requests are counted in the phase they were sent in, answers in the phase they arrived in.',
-    '',
-    ...ledgerLines(run),
-    '',
-    `**${run.passed ? 'PASSED' : 'FAILED'}**`,
-    ...run.failures.map((f) => `- ${f}`),
-    '',
-  ].join('\n');
+    run,
+    ledgerLines(run),
+  );
 }

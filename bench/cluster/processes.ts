@@ -2,7 +2,7 @@
 // records them. Each run has a directory named after its pid holding the
 // process groups it started; cleanStaleRuns() finds the directories of runs
 // whose process is gone and SIGKILLs what is left of their groups (only
-// processes that are ours: a wasmatrix server, a kernel child, a proxy), so a
+// processes that are ours: a wasmatrix server or worker, a kernel child, a proxy, nats-server), so a
 // run killed before it could clean up leaves nothing behind for long.
 
 import { appendFileSync, chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -12,7 +12,7 @@ import { join } from 'node:path';
 const RUN_DIR_PREFIX = 'wasmatrix-run-';
 const GROUPS_FILE = 'groups';
 /** Command lines a run's group may hold: anything else in a recorded group is left alone. */
-const OURS = /dist\/src\/cli\/main\.js|process-worker|haproxy|nginx/;
+const OURS = /dist\/src\/cli\/main\.js|process-worker|haproxy|nginx|nats-server/;
 
 /** True while `pid` exists (a zombie counts as gone). */
 export function isAlive(pid: number): boolean {

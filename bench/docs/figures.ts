@@ -8,6 +8,9 @@
 //   data-passes docs/kernels.md            its data add rows: bare, fused with the checksum, two-pass
 //   soak        docs/failure-behaviour.md  bench/results/soak-latest.json (npm run soak)
 //   thresholds  docs/kernels.md            config/auto-thresholds.json (bench:kernels --write-thresholds)
+//   cluster, cluster-faults, cluster-summary: docs/cluster.md and docs/benchmarks.md, from the bench run's
+//               cluster section (or, when it has none, bench/results/cluster-bench-latest.json) and
+//               bench/results/cluster-faults-latest.json (npm run cluster-faults)
 //
 // Re-running `npm run bench` (or the soak, or --write-thresholds) and then
 // `npm run docs:figures` updates every figure; test/docs-figures.test.ts fails
@@ -34,6 +37,11 @@ import { labJobMarkdown } from '../http/lab-job-report.js';
 import { proxySectionMarkdown } from '../cluster/bench-section.js';
 import type { FailoverRun } from '../cluster/failover.js';
 import { failoverLedgerMarkdown } from '../cluster/failover-report.js';
+import type { ClusterSection } from '../cluster/cluster-bench.js';
+import { MODEL_GBITS } from '../cluster/cluster-bench.js';
+import { clusterModel, clusterSectionMarkdown } from '../cluster/cluster-bench-report.js';
+import type { FaultsRun } from '../cluster/cluster-faults.js';
+import { faultsLedgerMarkdown } from '../cluster/cluster-faults-report.js';
 
 /** The committed results every figure comes from, relative to the repository root. */
 export const SOURCES = {
@@ -41,13 +49,25 @@ export const SOURCES = {
   soak: 'bench/results/soak-latest.json',
   thresholds: 'config/auto-thresholds.json',
   failover: 'bench/results/failover-latest.json',
+  clusterFaults: 'bench/results/cluster-faults-latest.json',
+  clusterBench: 'bench/results/cluster-bench-latest.json',
 } as const;
+
+/** `npm run cluster-bench`'s record: the bench's cluster section run alone. */
+export interface ClusterBenchRecord {
+  command: string;
+  started_at: string;
+  section: ClusterSection;
+}
 
 export interface Sources {
   run: BenchRun;
   soak: SoakRun;
   thresholds: ThresholdsFile;
   failover: FailoverRun;
+  /** Absent until recorded (npm run cluster-faults, npm run cluster-bench). */
+  clusterFaults?: FaultsRun;
+  clusterBench?: ClusterBenchRecord;
   /** The chart files next to results.json. */
   charts: string[];
 }
@@ -60,12 +80,17 @@ const CHARTS: [file: string, alt: string][] = [
 
 export function loadSources(root: string): Sources {
   const read = <T>(file: string): T => JSON.parse(readFileSync(join(root, file), 'utf8')) as T;
+  const optional = <T>(file: string): T | undefined => (existsSync(join(root, file)) ? read<T>(file) : undefined);
   const latest = join(root, 'bench', 'results', 'latest');
+  const clusterFaults = optional<FaultsRun>(SOURCES.clusterFaults);
+  const clusterBench = optional<ClusterBenchRecord>(SOURCES.clusterBench);
   return {
     run: read<BenchRun>(SOURCES.run),
     soak: read<SoakRun>(SOURCES.soak),
     thresholds: read<ThresholdsFile>(SOURCES.thresholds),
     failover: read<FailoverRun>(SOURCES.failover),
+    ...(clusterFaults && { clusterFaults }),
+    ...(clusterBench && { clusterBench }),
     charts: CHARTS.map(([file]) => file).filter((f) => existsSync(join(latest, f))),
   };
 }
@@ -400,6 +425,39 @@ export function stall(s: Sources): string {
   return [`From \`${SOURCES.run}\` (${machine(s.run)}).`, '', ...stallMarkdown(s.run.stall), '', `Goal: ${target.name}, ${target.goal}: **${verdict}** (${target.measured}).`].join('\n');
 }
 
+/** docs/cluster.md: the committed cluster faults run's ledger (the failure table). */
+export function clusterFaults(s: Sources): string {
+  if (!s.clusterFaults) return `Not recorded yet: \`${SOURCES.clusterFaults}\` does not exist; run \`npm run cluster-faults\` (as root, with nats-server), then \`npm run docs:figures\`.`;
+  return `From \`${SOURCES.clusterFaults}\` (full record: [cluster-faults-latest.md](../bench/results/cluster-faults-latest.md)). ${faultsLedgerMarkdown(s.clusterFaults)}`;
+}
+
+/** The cluster section to quote: the full bench run's, else the one `npm run cluster-bench` recorded alone, with where it comes from. */
+function clusterSource(s: Sources): { section: ClusterSection; from: string } | undefined {
+  if (s.run.cluster) return { section: s.run.cluster, from: `From \`${SOURCES.run}\` (${machine(s.run)}).` };
+  if (s.clusterBench)
+    return {
+      section: s.clusterBench.section,
+      from: `\`${SOURCES.run}\` (${day(s.run.started_at)}) has no cluster section (it predates it): this is \`${s.clusterBench.command}\`, the section run alone on ${day(s.clusterBench.started_at)} while other work shared the machine (\`${SOURCES.clusterBench}\`); the next \`npm run bench\` replaces it.`,
+    };
+  return undefined;
+}
+
+/** docs/cluster.md: the measured table and the model of N real hosts. */
+export function cluster(s: Sources): string {
+  const c = clusterSource(s);
+  if (!c) return notInResult(s, 'cluster section (it predates it)');
+  return [c.from, '', ...clusterSectionMarkdown(c.section)].join('\n').trimEnd();
+}
+
+/** docs/benchmarks.md: one line on the cluster mode, from the same section. */
+export function clusterSummary(s: Sources): string {
+  const c = clusterSource(s);
+  if (!c) return notInResult(s, 'cluster section (it predates it)');
+  const model = clusterModel(c.section);
+  const verdicts = model.map((m) => `${m.case}: ${m.pays_from.every((n) => n === null) ? 'never' : `from ${m.pays_from.map((n, i) => `${n ?? '-'} hosts at ${MODEL_GBITS[i]} Gbit/s`).join(', ')}`}`);
+  return `Cluster mode (${c.section.status}; the hosts share this machine's cores, so only the model says when it pays): ${verdicts.join('; ') || 'no case measured'}. Tables and model: [cluster.md](cluster.md#measured).`;
+}
+
 /** docs/benchmarks.md: the lab's job, like with like. */
 export function labJob(s: Sources): string {
   const lines = labJobMarkdown(s.run.lab_job);
@@ -410,5 +468,22 @@ export function labJob(s: Sources): string {
 
 /** Every block's content, by name. */
 export function figureBlocks(s: Sources): Record<string, string> {
-  return { headline: headline(s), http: http(s), kernels: kernels(s), roofline: roofline(s), 'like-for-like': likeForLike(s), matmul: matmul(s), 'data-passes': dataPasses(s), soak: soak(s), thresholds: thresholds(s), failover: failover(s), proxy: proxy(s), stall: stall(s), 'lab-job': labJob(s) };
+  return {
+    headline: headline(s),
+    http: http(s),
+    kernels: kernels(s),
+    roofline: roofline(s),
+    'like-for-like': likeForLike(s),
+    matmul: matmul(s),
+    'data-passes': dataPasses(s),
+    soak: soak(s),
+    thresholds: thresholds(s),
+    failover: failover(s),
+    proxy: proxy(s),
+    stall: stall(s),
+    'lab-job': labJob(s),
+    cluster: cluster(s),
+    'cluster-faults': clusterFaults(s),
+    'cluster-summary': clusterSummary(s),
+  };
 }

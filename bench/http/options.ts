@@ -36,6 +36,8 @@ export interface BenchOptions {
   labRounds: number;
   /** Host counts of the "through HAProxy" section (empty: not run). */
   proxyHosts: number[];
+  /** The cluster section: mode=cluster over 1, 2, 3 worker hosts and NATS (bench/cluster/cluster-bench.ts). */
+  cluster: boolean;
   /** Results folder; default bench/results/<date>-<hostname>/. */
   out: string | null;
   /** Also refresh bench/results/latest/ (the copy the README links to). */
@@ -68,6 +70,8 @@ export const USAGE = `usage: npm run bench -- [options]
   --proxy-hosts LIST    the "through HAProxy" section: /threading direct, then through HAProxy with these
                         host counts (default 1,2,3 when the run has the threading case; not with --quick)
   --no-proxy            skip the "through HAProxy" section
+  --cluster             run the cluster section (mode=cluster on 1, 2, 3 worker hosts; needs nats-server) even
+                        with --quick (its short cases then); --no-cluster skips it (default: on, except --quick or --url)
   --no-kernels          skip the kernel benchmark section
   --generator G         auto (wrk for the GET cases when /usr/bin/wrk is installed, autocannon for uploads) or
                         autocannon (every case, as before wrk; for comparisons) (default auto)
@@ -119,6 +123,8 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
         'no-lab': { type: 'boolean', default: false },
         'proxy-hosts': { type: 'string' },
         'no-proxy': { type: 'boolean', default: false },
+        cluster: { type: 'boolean', default: false },
+        'no-cluster': { type: 'boolean', default: false },
         'kernels-args': { type: 'string' },
         out: { type: 'string' },
         'no-latest': { type: 'boolean', default: false },
@@ -161,6 +167,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     stall: !values['no-stall'],
     kernelsArgs: values['kernels-args'] === undefined ? (quick ? KERNELS_QUICK_ARGS : KERNELS_ARGS) : words(values['kernels-args']),
     proxyHosts,
+    cluster: !values['no-cluster'] && (values.cluster! || (!quick && url === null)),
     generator,
     labRounds:
       values['no-lab'] || url !== null || values['lab-rounds'] === '0'

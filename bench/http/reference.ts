@@ -2,6 +2,7 @@
 // the `ts` mode, run here in the benchmark's own process, never by the server
 // under test). Computed once per (dtype, n, seed) before any load is sent.
 
+import type { JobResult, JobSpec } from '../../src/engines/job.js';
 import { LocalEngine } from '../../src/engines/local-engine.js';
 import { ARRAY_OF, ELEMENT_BYTES, type Dtype, type MatrixArray } from '../../src/kernels/dtype.js';
 import { TsKernels } from '../../src/kernels/ts-kernels.js';
@@ -24,6 +25,11 @@ export class Reference {
     return sum;
   }
 
+  /** Any job, run by the pure-TS kernels in this process. */
+  run(spec: JobSpec): JobResult {
+    return this.#engine.runSync(spec);
+  }
+
   /** Matrix A (which = 0) or B (which = 1) of the generator for `seed`, row-major. */
   matrix(dtype: Dtype, rows: number, cols: number, seed: number, which: 0 | 1): MatrixArray {
     const count = rows * cols;
@@ -38,7 +44,7 @@ export class Reference {
 
   /** A + B of caller data, with its checksum: what a POST must answer. */
   add(dtype: Dtype, rows: number, cols: number, a: MatrixArray, b: MatrixArray): { output: MatrixArray; checksum: string } {
-    const r = this.#engine.runSync({ op: 'add', dtype, rows, cols, source: { kind: 'data', a, b }, output: 'full' });
+    const r = this.run({ op: 'add', dtype, rows, cols, source: { kind: 'data', a, b }, output: 'full' });
     return { output: r.output!, checksum: r.checksum };
   }
 }

@@ -5,6 +5,7 @@
 import type { Dtype } from '../../src/kernels/dtype.js';
 import type { ProxySection } from '../cluster/bench-section.js';
 import type { StallResult } from './stall.js';
+import type { ClusterSection } from '../cluster/cluster-bench.js';
 import type { LabJobSection } from './lab-job.js';
 import { BASELINE_KIND, comparesWithBaseline, type BenchCase, type CaseKind } from './cases.js';
 import type { KernelsSection } from './kernels-section.js';
@@ -97,6 +98,8 @@ export interface BenchRun {
   proxy: ProxySection | null;
   /** /healthz and lab-job latency while 8 connections flood the largest ts and wasm jobs (null: not run; absent in older results). */
   stall?: StallResult | null;
+  /** mode=cluster on 1, 2, 3 worker hosts beside the local modes, and its model (null: not run; absent in older results). */
+  cluster?: ClusterSection | null;
   /** "The lab's job, like with like" (null: not run; absent in older results). */
   lab_job?: LabJobSection | null;
   conclusions: string[];

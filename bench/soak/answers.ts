@@ -28,6 +28,8 @@ export interface Expectation {
   lab: boolean;
   /** A JSON POST: the whole result is compared with this. */
   output?: MatrixArray;
+  /** The non-200 answers it may get (default DOCUMENTED_PROBLEMS). */
+  documented?: Readonly<Record<number, readonly string[]>>;
 }
 
 export type Outcome =
@@ -67,8 +69,8 @@ function wrongness(e: Expectation, body: string, headers: ResponseHeaders): stri
 }
 
 /** A non-200: one of DOCUMENTED_PROBLEMS as well-formed problem+json, or why it is not. */
-export function classifyProblem(status: number, body: string, headers: ResponseHeaders): Outcome {
-  const codes = DOCUMENTED_PROBLEMS[status];
+export function classifyProblem(status: number, body: string, headers: ResponseHeaders, documented = DOCUMENTED_PROBLEMS): Outcome {
+  const codes = documented[status];
   const json = parseJson(body);
   const code = typeof json?.code === 'string' ? json.code : undefined;
   const what = `${status}${code ? ` ${code}` : ''}`;
@@ -80,7 +82,7 @@ export function classifyProblem(status: number, body: string, headers: ResponseH
 }
 
 export function classifyAnswer(e: Expectation, status: number, body: string, headers: ResponseHeaders): Outcome {
-  if (status !== 200) return classifyProblem(status, body, headers);
+  if (status !== 200) return classifyProblem(status, body, headers, e.documented);
   const reason = wrongness(e, body, headers);
   return reason === undefined ? { kind: 'ok' } : { kind: 'wrong', reason };
 }
