@@ -18,9 +18,10 @@ export function geometryOf(job: JobSpec): Geometry {
 
 /**
  * Checks what the HTTP layer should already have checked (engines are also used directly); returns
- * the most bands the job can run as. Every engine calls it once, before anything is placed.
+ * the most bands the job can run as. Every engine calls it once, before anything is placed. `asked`
+ * overrides job.workers (an engine that fixes the count; no copy of the job is made).
  */
-export function validateJob(job: JobSpec, maxWorkers: number): number {
+export function validateJob(job: JobSpec, maxWorkers: number, asked: number | undefined = job.workers): number {
   if (!isOp(job.op)) throw errors.badParameter(`unknown op ${String(job.op)}`, { param: 'op' });
   const g = geometryOf(job);
   for (const [name, v] of Object.entries(g)) {
@@ -30,7 +31,7 @@ export function validateJob(job: JobSpec, maxWorkers: number): number {
   const shapes = op.operands(g);
   // element-wise ops have no inner dimension of their own: it must be the output's columns
   if (op.bandNeedsOfB === 'rows' && g.inner !== g.cols) throw errors.badParameter(`${job.op} takes no inner dimension (got ${g.inner} for ${g.cols} columns)`, { param: 'inner' });
-  const workers = job.workers ?? maxWorkers;
+  const workers = asked ?? maxWorkers;
   if (!Number.isInteger(workers) || workers < 1 || workers > maxWorkers) {
     throw errors.badParameter(`workers must be an integer from 1 to ${maxWorkers} (got ${workers})`, { param: 'workers' });
   }

@@ -2,6 +2,7 @@
 // engines: what a job is, what it returns, what every engine offers.
 
 import type { MatrixArray } from '../kernels/dtype.js';
+import type { CancelSignal } from '../pools/pool.js';
 import type { ConcreteMode, Dtype, KernelKind, Mode, Op } from '../vocabulary.js';
 
 export { KERNELS, MODES, type ConcreteMode, type KernelKind, type Mode } from '../vocabulary.js';
@@ -26,10 +27,10 @@ export interface JobSpec {
   kernel?: KernelKind;
   /** Workers to split the job over, 1..engine.maxWorkers. Default: for pools, the workers free at dispatch (all when idle, 1 when busy); auto decides for auto. */
   workers?: number;
-  /** Aborting cancels the job if it has not started (a disconnected client). */
-  signal?: AbortSignal;
+  /** Aborting cancels the job if it has not started (a disconnected client). An AbortSignal will do. */
+  signal?: CancelSignal | undefined;
   /** Absolute deadline in performance.now() milliseconds; past it the job fails with TIMEOUT. */
-  deadline?: number;
+  deadline?: number | undefined;
 }
 
 export interface JobResult {

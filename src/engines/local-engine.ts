@@ -60,7 +60,7 @@ export class LocalEngine implements Engine {
    * a job that ran past it fails with TIMEOUT like a pool job would.
    */
   runSync(job: JobSpec): JobResult {
-    validateJob({ ...job, workers: 1 }, 1);
+    validateJob(job, 1, 1);
     checkStillWanted(job);
     const placed = placeJob(this.#arena, job, 1);
     try {

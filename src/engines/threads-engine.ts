@@ -73,7 +73,7 @@ export class ThreadsEngine extends PooledEngine<ThreadTask, number> implements E
 
   /** Places `job` for `workers` bands; the caller frees it. */
   prepare(job: JobSpec, workers: number): PreparedJob {
-    validateJob({ ...job, workers }, this.maxWorkers);
+    validateJob(job, this.maxWorkers, workers);
     const placed = placeJob(this.#arena, job, workers);
     const tasks = placed.bands.map((band) => ({ band, kernel: job.kernel ?? 'wasm' }));
     return { workers, run: async () => (await this.pool.run(tasks)).results, free: () => placed.free() };

@@ -205,9 +205,20 @@ export class AcceptorGroup {
     const key = `${worker.threadId}:${id}`;
     const controller = new AbortController();
     this.#cancels.set(key, controller);
-    const { deadlineAt, ...job } = wire;
-    const spec: JobSpec = { ...job, signal: controller.signal };
-    if (deadlineAt !== undefined) spec.deadline = deadlineAt - performance.timeOrigin;
+    // every field in one literal: the same shape as the main thread's own jobs
+    const spec: JobSpec = {
+      op: wire.op,
+      dtype: wire.dtype,
+      rows: wire.rows,
+      cols: wire.cols,
+      inner: wire.inner,
+      source: wire.source,
+      output: wire.output,
+      kernel: wire.kernel,
+      workers: wire.workers,
+      signal: controller.signal,
+      deadline: wire.deadlineAt === undefined ? undefined : wire.deadlineAt - performance.timeOrigin,
+    };
     let answer: Promise<void>;
     try {
       answer = this.#host.runner.run(mode, spec).then((result) => {

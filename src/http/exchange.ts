@@ -6,6 +6,7 @@
 import { performance } from 'node:perf_hooks';
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 import { errors, type WasmatrixError } from '../errors.js';
+import type { CancelSignal } from '../pools/pool.js';
 import { Reservation, type InflightBudget } from './inflight-budget.js';
 import { loopTurn } from './loop-turn.js';
 
@@ -52,7 +53,13 @@ export interface ExchangeHooks {
   readonly budget: InflightBudget;
 }
 
-export class Exchange {
+/**
+ * An Exchange is its own job's cancellation signal (CancelSignal, the part of
+ * AbortSignal a job uses): the client going away aborts it. One listener slot
+ * each for the job and the body reader covers every use, so a request costs no
+ * AbortController and no EventTarget.
+ */
+export class Exchange implements CancelSignal {
   readonly res: HttpResponse;
   readonly method: string;
   /** Path and query, as received. */
@@ -76,7 +83,8 @@ export class Exchange {
   /** Remote address, read lazily (only the access log needs it) while res is valid. */
   client = '-';
   readonly #hooks: ExchangeHooks;
-  #controller: AbortController | undefined;
+  /** The job's abort listener (CancelSignal), at most one at a time. */
+  #jobAbort: (() => void) | undefined;
   #onAbort: (() => void) | undefined;
   readonly #reservation: Reservation;
   /** A declared body (content-length or transfer-encoding) whose last chunk has not arrived. */
@@ -106,16 +114,21 @@ export class Exchange {
       this.aborted = true;
       this.unanswered = this.#hooks.closing ? 'shutdown' : this.#readTurn === loopTurn() ? 'pipelined' : 'client_closed';
       for (const t of this.#lingerTimers) clearTimeout(t);
-      this.#controller?.abort();
+      const jobAbort = this.#jobAbort;
+      this.#jobAbort = undefined;
+      jobAbort?.();
       this.#onAbort?.();
       this.settle(this.unanswered === 'client_closed' ? 499 : 0);
     });
   }
 
-  /** Aborts when the client goes away: pass it to the job. */
-  get signal(): AbortSignal {
-    this.#controller ??= new AbortController();
-    return this.#controller.signal;
+  /** CancelSignal: the job's listener, called once when the client goes away. */
+  addEventListener(_type: 'abort', listener: () => void): void {
+    this.#jobAbort = listener;
+  }
+
+  removeEventListener(_type: 'abort', listener: () => void): void {
+    if (this.#jobAbort === listener) this.#jobAbort = undefined;
   }
 
   /** One extra abort listener (the body reader uses it). */

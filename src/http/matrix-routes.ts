@@ -37,16 +37,24 @@ const METHOD: Record<ConcreteMode, string> = {
 /** Results up to this many elements are answered in one write; larger ones stream. */
 const ONE_WRITE_ELEMENTS = 32 * 1024;
 
-async function run(ctx: MatrixRouteContext, ex: Exchange, mode: Mode, job: Omit<JobSpec, 'signal' | 'deadline'>): Promise<JobResult> {
+/**
+ * Runs one job. `job` is built by the caller with every field of JobSpec (signal and deadline
+ * included), in one literal: every job object then has the same shape, so the engines' reads of
+ * it stay monomorphic.
+ */
+async function run(ctx: MatrixRouteContext, ex: Exchange, mode: Mode, job: JobSpec): Promise<JobResult> {
   ex.mode = mode;
-  const spec: JobSpec = { ...job, signal: ex.signal };
-  if (ctx.timeout > 0) spec.deadline = performance.now() + ctx.timeout * 1000;
-  const result = await ctx.runner.run(mode, spec);
+  const result = await ctx.runner.run(mode, job);
   ex.mode = result.mode;
   ex.workers = result.workers;
   ex.kernelSeconds = result.kernelSeconds;
   ex.dtype = result.dtype;
   return result;
+}
+
+/** The deadline of a job starting now (performance.now() milliseconds), undefined without --timeout. */
+function deadlineOf(ctx: MatrixRouteContext): number | undefined {
+  return ctx.timeout > 0 ? performance.now() + ctx.timeout * 1000 : undefined;
 }
 
 /**
@@ -90,6 +98,8 @@ export async function randomJob(ctx: MatrixRouteContext, ex: Exchange, fixedMode
     output: 'summary',
     kernel: p.kernel,
     workers: p.workers,
+    signal: ex,
+    deadline: deadlineOf(ctx),
   });
   const method = fixedMode === 'threads' || fixedMode === 'processes' ? METHOD[fixedMode] : METHOD[r.mode];
   // built by hand: a handful of known fields, no per-request JSON.stringify of an object
@@ -156,6 +166,8 @@ async function postJson(ctx: MatrixRouteContext, ex: Exchange, op: Operation, ru
     output: 'full',
     kernel: runParams.kernel,
     workers: runParams.workers,
+    signal: ex,
+    deadline: deadlineOf(ctx),
   });
   const out = r.output!;
   const bad = firstNonFinite(out, r.cols);
@@ -191,6 +203,8 @@ async function postBinary(ctx: MatrixRouteContext, ex: Exchange, op: Operation, 
     output: 'full',
     kernel: runParams.kernel,
     workers: runParams.workers,
+    signal: ex,
+    deadline: deadlineOf(ctx),
   });
   const out = r.output!;
   sendLarge(ex, 'application/octet-stream', new Uint8Array(out.buffer, out.byteOffset, out.byteLength), {

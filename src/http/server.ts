@@ -167,7 +167,7 @@ export class HttpServer implements ExchangeHooks {
       try {
         ex = new Exchange(res, req, route, this, wantClient);
         this.#inFlight++;
-        this.#ctx.metrics.inFlight.inc();
+        this.#ctx.metrics.inFlight++;
         const done = handler(ex, req);
         if (done) done.catch((e: unknown) => this.#fail(ex!, e));
       } catch (e) {
@@ -192,7 +192,7 @@ export class HttpServer implements ExchangeHooks {
   finished(ex: Exchange): void {
     this.#inFlight--;
     const { metrics, accessLog } = this.#ctx;
-    metrics.inFlight.dec();
+    metrics.inFlight--;
     metrics.record({ route: ex.route, mode: ex.mode, dtype: ex.dtype, status: ex.statusLabel, unanswered: ex.unanswered, seconds: ex.micros() / 1e6, kernelSeconds: ex.kernelSeconds });
     accessLog?.record(ex);
     if (this.#inFlight === 0 && this.#idleWaiters.length > 0) for (const w of this.#idleWaiters.splice(0)) w();

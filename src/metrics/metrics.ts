@@ -4,8 +4,9 @@
 // registries aggregated (counters and histograms summed), so a scrape sees one
 // service whatever -w is.
 
-import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type MetricObjectWithValues, type MetricValue } from 'prom-client';
+import { AggregatorRegistry, Counter, Gauge, Registry, collectDefaultMetrics, type MetricObjectWithValues, type MetricValue } from 'prom-client';
 import type { EngineStats } from '../engines/job.js';
+import { PlainCounter, PlainHistogram } from './plain-metrics.js';
 
 /** Seconds: the lab request costs well under a millisecond, big jobs seconds. */
 const DURATION_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -28,48 +29,53 @@ export interface RequestRecord {
 
 export class HttpMetrics {
   readonly registry = new Registry();
-  readonly #requests = new Counter({
+  // per-request metrics are plain numbers, read at scrape time (plain-metrics.ts says why)
+  readonly #requests = new PlainCounter({
     name: 'wasmatrix_http_requests_total',
     help: 'HTTP requests by route, mode and status; 499: the client closed the connection first, 000: no answer was sent (wasmatrix_http_unanswered_requests_total says why)',
-    labelNames: ['route', 'mode', 'status'] as const,
+    labelNames: ['route', 'mode', 'status'],
     registers: [this.registry],
   });
-  readonly #unanswered = new Counter({
+  readonly #unanswered = new PlainCounter({
     name: 'wasmatrix_http_unanswered_requests_total',
     help: 'Requests whose connection closed before their answer, by route and reason: client_closed (the client closed it; status 499), pipelined (uWS closed it because another request arrived behind this unanswered one; status 000; the requests behind were never seen), shutdown (closed at the end of the graceful timeout; status 000)',
-    labelNames: ['route', 'reason'] as const,
+    labelNames: ['route', 'reason'],
     registers: [this.registry],
   });
-  readonly #requestSeconds = new Histogram({
+  readonly #requestSeconds = new PlainHistogram({
     name: 'wasmatrix_http_request_duration_seconds',
     help: 'From the request arriving to the last byte handed to the socket, by route',
-    labelNames: ['route'] as const,
+    labelNames: ['route'],
     buckets: DURATION_BUCKETS,
     registers: [this.registry],
   });
-  readonly #kernelSeconds = new Histogram({
+  readonly #kernelSeconds = new PlainHistogram({
     name: 'wasmatrix_kernel_duration_seconds',
     help: "Compute time of a job (the lab's execution_time_sec), by the mode that ran it and dtype",
-    labelNames: ['mode', 'dtype'] as const,
+    labelNames: ['mode', 'dtype'],
     buckets: DURATION_BUCKETS,
     registers: [this.registry],
   });
-  readonly inFlight = new Gauge({
-    name: 'wasmatrix_http_in_flight_requests',
-    help: 'Requests being handled right now',
-    registers: [this.registry],
-  });
-  // labelled children cached by key: labels() hashes its arguments on every call
-  readonly #children = new Map<string, { inc(): void }>();
+  /** Requests being handled right now by this thread (a plain number; the gauge reads it at scrape). */
+  inFlight = 0;
+
+  constructor() {
+    const metrics = this;
+    new Gauge({
+      name: 'wasmatrix_http_in_flight_requests',
+      help: 'Requests being handled right now',
+      registers: [this.registry],
+      collect() {
+        this.set(metrics.inFlight);
+      },
+    });
+  }
 
   record(r: RequestRecord): void {
-    const key = `${r.route}\0${r.mode}\0${r.status}`;
-    let child = this.#children.get(key);
-    if (!child) this.#children.set(key, (child = this.#requests.labels(r.route, r.mode, r.status)));
-    child.inc();
-    if (r.unanswered) this.#unanswered.labels(r.route, r.unanswered).inc();
-    this.#requestSeconds.labels(r.route).observe(r.seconds);
-    if (r.kernelSeconds >= 0) this.#kernelSeconds.labels(r.mode, r.dtype).observe(r.kernelSeconds);
+    this.#requests.inc(r.route, r.mode, r.status);
+    if (r.unanswered) this.#unanswered.inc(r.route, r.unanswered);
+    this.#requestSeconds.observe(r.seconds, r.route);
+    if (r.kernelSeconds >= 0) this.#kernelSeconds.observe(r.kernelSeconds, r.mode, r.dtype);
   }
 
   json(): Promise<MetricsJson> {

@@ -36,8 +36,19 @@ export interface PoolOptions<Task, Result> {
   gate?: Gate | undefined;
 }
 
+/**
+ * What a job needs of a cancellation signal: AbortSignal has this shape, and so
+ * does the HTTP layer's Exchange, which cancels a request's job without an
+ * AbortController per request.
+ */
+export interface CancelSignal {
+  readonly aborted: boolean;
+  addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void;
+  removeEventListener(type: 'abort', listener: () => void): void;
+}
+
 export interface JobOptions {
-  signal?: AbortSignal | undefined;
+  signal?: CancelSignal | undefined;
   /** performance.now() milliseconds. */
   deadline?: number | undefined;
 }
