@@ -10,7 +10,7 @@ import { createEngines, type Engines, type RestartEvent } from '../engines/index
 import { AcceptorGroup } from '../http/acceptors.js';
 import { AccessLog } from '../http/access-log.js';
 import { InflightBudget } from '../http/inflight-budget.js';
-import { enginesRunner, maxWorkersTable } from '../http/job-runner.js';
+import { enginesRunner, inlineRunner, maxWorkersTable } from '../http/job-runner.js';
 import { createLogger, type Logger } from '../http/logger.js';
 import { HttpServer } from '../http/server.js';
 import { HttpMetrics, aggregateMetrics, registerClusterMetrics, registerProcessMetrics } from '../metrics/metrics.js';
@@ -85,19 +85,22 @@ async function serve(config: ServerConfig): Promise<void> {
       maxTasksPerWorker: config.maxRequests,
       maxTasksJitter: config.maxRequestsJitter,
       cluster: { url: config.nats ?? undefined, ackWaitSeconds: config.ackWait, name: `${NAME} server ${process.pid}`, log },
+      spinMicros: config.spin,
     });
   } catch (e) {
     fail(`the kernel pools failed to start: ${(e as Error).message}`, 1);
   }
-  const runner = enginesRunner(engines);
+  const pools = enginesRunner(engines);
   // /healthz's cluster state, only on a server started with --nats (others answer as before)
   const clusterHealth = (): Record<string, unknown> => (config.nats ? { cluster: engines.cluster.status() } : {});
   const metrics = new HttpMetrics();
+  // -w 2 and more: each HTTP thread runs its small jobs itself (job-runner.ts says why)
+  const runner = config.workers >= 2 ? inlineRunner(engines.wasm, pools, () => metrics.countInlineJob()) : pools;
   const budget = new InflightBudget(config.maxInflightBytes);
   registerProcessMetrics(metrics.registry, Object.fromEntries(engines.pools().map(([name, engine]) => [name, () => engine.stats()])), () => budget.usedBytes);
   registerClusterMetrics(metrics.registry, engines.cluster);
   const accessLog = config.accessLog ? new AccessLog(config.accessLog) : undefined;
-  const acceptors = new AcceptorGroup({ runner, log, metricsText: () => metricsText() });
+  const acceptors = new AcceptorGroup({ runner: pools, log, metricsText: () => metricsText() });
   const metricsText = async (): Promise<string> => aggregateMetrics([await metrics.json(), ...(await acceptors.collectMetrics())]);
   const server = new HttpServer({ name: NAME, version: VERSION, runner, maxN: config.maxN, maxBody: config.maxBody, timeout: config.timeout, budget, metrics, metricsText, accessLog, log, health: () => clusterHealth() });
   // acceptor threads answer /healthz with the main thread's cluster state, sent to them when it changes
@@ -106,7 +109,7 @@ async function serve(config: ServerConfig): Promise<void> {
   let port: number;
   try {
     port = await server.listen(config.host, wantedPort);
-    await acceptors.start(config.workers - 1, { config, port, maxWorkers: maxWorkersTable(runner), name: NAME, version: VERSION, budget: budget.shared });
+    await acceptors.start(config.workers - 1, { config, port, maxWorkers: maxWorkersTable(pools), name: NAME, version: VERSION, budget: budget.shared });
     acceptors.shareHealth(clusterHealth());
   } catch (e) {
     await engines.close();

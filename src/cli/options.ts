@@ -35,6 +35,8 @@ export interface ServerConfig {
   maxRequests: number;
   /** Up to this many extra tasks before recycling, drawn per worker. */
   maxRequestsJitter: number;
+  /** Microseconds a kernel worker thread may spin for its next task after one ended (0: it sleeps at once). */
+  spin: number;
   /** Fault injection: SIGUSR2 kills one kernel worker thread. */
   chaos: boolean;
   /** Access log file, '-' for stdout, null for none. */
@@ -82,6 +84,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'maxInflightBytes', long: 'max-inflight-bytes', metavar: 'BYTES', env: ['WASMATRIX_MAX_INFLIGHT_BYTES'], kind: 'bytes', min: 1 << 20, default: () => String(2 * 1024 ** 3), gunicorn: '(none)', help: 'memory all in-flight requests may hold together (bodies, matrices, results); beyond it 503 with Retry-After, and 413 for one request alone over it' },
   { key: 'maxRequests', long: 'max-requests', metavar: 'N', env: ['WASMATRIX_MAX_REQUESTS'], kind: 'count', min: 0, default: () => '0', gunicorn: '--max-requests', help: 'replace a kernel worker after it ran N tasks, without failing any request (0: never)' },
   { key: 'maxRequestsJitter', long: 'max-requests-jitter', metavar: 'N', env: ['WASMATRIX_MAX_REQUESTS_JITTER'], kind: 'count', min: 0, default: () => '0', gunicorn: '--max-requests-jitter', help: 'up to N extra tasks per worker before it is replaced, so workers do not all recycle at once' },
+  { key: 'spin', long: 'spin', metavar: 'MICROS', env: ['WASMATRIX_SPIN'], kind: 'count', min: 0, default: () => '0', gunicorn: '(none)', help: 'a kernel worker thread spins up to MICROS for its next task after one ended, instead of sleeping (a wake-up costs 25-50 us on VMs); adaptive: it backs off when spins do not pay and stops when preempted (0: never spin)' },
   { key: 'chaos', long: 'chaos', metavar: '', env: ['WASMATRIX_CHAOS'], kind: 'switch', default: () => '', gunicorn: '(none)', help: 'fault injection for chaos tests: SIGUSR2 kills one kernel worker thread, as a crash would' },
   { key: 'nats', long: 'nats', metavar: 'URL', env: ['WASMATRIX_NATS'], kind: 'string', default: () => '', gunicorn: '(none)', help: 'NATS server (with JetStream) of the cluster mode, e.g. nats://127.0.0.1:4222; without it mode=cluster answers 503 (docs/cluster.md)' },
   { key: 'ackWait', long: 'ack-wait', metavar: 'SECONDS', env: ['WASMATRIX_ACK_WAIT'], kind: 'seconds', min: 0.1, default: () => '30', gunicorn: '(none)', help: "cluster mode: a band whose worker neither answers nor reports progress this long is redelivered to another worker (JetStream's ack_wait)" },

@@ -65,6 +65,8 @@ export interface EngineStats {
   restarts: number;
   /** Jobs ended since start, by outcome: 'ok' or an error code in lower case (pools only). */
   outcomes: Record<string, number>;
+  /** What the workers count about themselves (thread pools: spin_paid, spin_missed, spin_skipped, spin_preempted); empty elsewhere. */
+  counters?: Record<string, number>;
 }
 
 export interface Engine {

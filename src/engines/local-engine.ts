@@ -42,9 +42,14 @@ export class LocalEngine implements Engine {
     this.#inlineMaxElements = inlineMaxElements;
   }
 
+  /** True when a job is small enough for the calling thread (at most inlineMaxElements of work). */
+  isSmall(job: JobSpec): boolean {
+    return operation(job.op).work(geometryOf(job)) <= this.#inlineMaxElements;
+  }
+
   /** True when a job runs on the calling thread (small, or no offload pool). */
   runsInline(job: JobSpec): boolean {
-    return this.#offload === undefined || operation(job.op).work(geometryOf(job)) <= this.#inlineMaxElements;
+    return this.#offload === undefined || this.isSmall(job);
   }
 
   async run(job: JobSpec): Promise<JobResult> {
@@ -76,7 +81,7 @@ export class LocalEngine implements Engine {
   }
 
   stats(): EngineStats {
-    return { size: 1, busy: 0, queued: 0, restarts: 0, outcomes: {} };
+    return { size: 1, busy: 0, queued: 0, restarts: 0, outcomes: {}, counters: {} };
   }
 
   async close(): Promise<void> {}

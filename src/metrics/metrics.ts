@@ -4,7 +4,7 @@
 // registries aggregated (counters and histograms summed), so a scrape sees one
 // service whatever -w is.
 
-import { AggregatorRegistry, Counter, Gauge, Registry, collectDefaultMetrics, type MetricObjectWithValues, type MetricValue } from 'prom-client';
+import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type MetricObjectWithValues, type MetricValue } from 'prom-client';
 import type { EngineStats } from '../engines/job.js';
 import { PlainCounter, PlainHistogram } from './plain-metrics.js';
 
@@ -56,6 +56,12 @@ export class HttpMetrics {
     buckets: DURATION_BUCKETS,
     registers: [this.registry],
   });
+  readonly #inlineJobs = new PlainCounter({
+    name: 'wasmatrix_http_inline_jobs_total',
+    help: 'Jobs an HTTP thread ran itself on its own WASM instance instead of handing them to a kernel pool (-w 2 or more: small one-band threads and wasm jobs)',
+    labelNames: [],
+    registers: [this.registry],
+  });
   /** Requests being handled right now by this thread (a plain number; the gauge reads it at scrape). */
   inFlight = 0;
 
@@ -69,6 +75,11 @@ export class HttpMetrics {
         this.set(metrics.inFlight);
       },
     });
+  }
+
+  /** One job ran on this HTTP thread itself (job-runner.ts, inlineRunner). */
+  countInlineJob(): void {
+    this.#inlineJobs.inc();
   }
 
   record(r: RequestRecord): void {
@@ -86,6 +97,7 @@ export class HttpMetrics {
 /** Pool gauges (read at scrape time) and the process's memory and CPU: main thread only. */
 export function registerProcessMetrics(registry: Registry, pools: Record<string, () => EngineStats>, inflightBytes: () => number): void {
   collectDefaultMetrics({ register: registry, prefix: '' });
+  registerSpinMetrics(registry, pools);
   new Gauge({
     name: 'wasmatrix_inflight_bytes',
     help: 'Memory reserved by in-flight requests (bodies and jobs), all HTTP threads; capped by --max-inflight-bytes',
@@ -118,6 +130,22 @@ export function registerProcessMetrics(registry: Registry, pools: Record<string,
       // the pools count; the counter mirrors them at scrape time
       this.reset();
       for (const [pool, stats] of Object.entries(pools)) for (const [outcome, n] of Object.entries(stats().outcomes)) this.inc({ pool, outcome }, n);
+    },
+  });
+}
+
+/** Adds `wasmatrix_pool_spins_total{pool,outcome}` from the thread pools' spin counters (--spin). */
+function registerSpinMetrics(registry: Registry, pools: Record<string, () => EngineStats>): void {
+  new Counter({
+    name: 'wasmatrix_pool_spins_total',
+    help: 'What a kernel thread did when a task ended (--spin): paid (the next task came while it spun), missed (none came: it slept), skipped (it slept at once, backing off after missed spins), preempted (it stopped spinning because another thread wanted the core)',
+    labelNames: ['pool', 'outcome'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [pool, stats] of Object.entries(pools)) {
+        for (const [name, n] of Object.entries(stats().counters ?? {})) if (name.startsWith('spin_')) this.inc({ pool, outcome: name.slice(5) }, n);
+      }
     },
   });
 }

@@ -66,6 +66,11 @@ abstract class PlainMetric<Child> {
 export class PlainCounter extends PlainMetric<{ value: number }> {
   readonly type = 'counter' as const;
 
+  constructor(options: Described) {
+    super(options);
+    if (options.labelNames.length === 0) this.childOf([]); // a counter without labels shows 0 from the start
+  }
+
   inc(...values: string[]): void {
     this.childOf(values).value++;
   }

@@ -89,6 +89,10 @@ interface Slot<Task, Result> {
   expired: boolean;
 }
 
+function addCounts(into: Record<string, number>, counts: Record<string, number> | undefined): void {
+  if (counts) for (const [name, n] of Object.entries(counts)) into[name] = (into[name] ?? 0) + n;
+}
+
 /** Why a worker is being replaced: it died by itself or was killed from outside, or the pool stopped it at a deadline. */
 export type RestartReason = 'crash' | 'timeout';
 
@@ -107,6 +111,8 @@ export class Pool<Task, Result> extends EventEmitter {
   #closed = false;
   #fatal: Error | undefined;
   readonly #respawns = new Set<NodeJS.Timeout>();
+  /** The workers' own counters (Transport.counters) of workers already gone. */
+  readonly #pastCounters: Record<string, number> = {};
 
   constructor(options: PoolOptions<Task, Result>) {
     super();
@@ -124,10 +130,14 @@ export class Pool<Task, Result> extends EventEmitter {
     await Promise.all(slots.map((s) => s.transport.ready));
   }
 
-  stats(): { size: number; busy: number; queued: number; restarts: number; outcomes: Record<string, number> } {
+  stats(): { size: number; busy: number; queued: number; restarts: number; outcomes: Record<string, number>; counters: Record<string, number> } {
     let busy = 0;
-    for (const s of this.#slots) if (s.running) busy++;
-    return { size: this.#options.size, busy, queued: this.#waitingJobs, restarts: this.#restarts, outcomes: { ...this.#outcomes } };
+    const counters = { ...this.#pastCounters };
+    for (const s of this.#slots) {
+      if (s.running) busy++;
+      addCounts(counters, s.transport.counters?.());
+    }
+    return { size: this.#options.size, busy, queued: this.#waitingJobs, restarts: this.#restarts, outcomes: { ...this.#outcomes }, counters };
   }
 
   /** Counts how a job ended: 'ok', or its error code in lower case ('cancelled', 'timeout', 'queue_full', ...). */
@@ -263,6 +273,7 @@ export class Pool<Task, Result> extends EventEmitter {
 
   #onExit(slot: Slot<Task, Result>, error: Error): void {
     this.#slots.delete(slot);
+    addCounts(this.#pastCounters, slot.transport.counters?.());
     const task = slot.running;
     slot.running = undefined;
     if (task) this.#taskCrashed(task, error);

@@ -28,7 +28,16 @@ export const SEED = 8;
 export const RESULT = 9;
 export const INNER = 10;
 export const SCRATCH = 11;
+// The worker's spin counters (only the worker writes them; see thread-worker.ts, nextState)
+export const SPIN_PAID = 12;
+export const SPIN_MISSED = 13;
+export const SPIN_SKIPPED = 14;
+export const SPIN_PREEMPTED = 15;
 export const SLOTS = 16; // 64 bytes: one cache line per worker
+
+/** How a worker's idle moments after a task ended, by the slot that counts them. */
+export const SPIN_OUTCOMES = { paid: SPIN_PAID, missed: SPIN_MISSED, skipped: SPIN_SKIPPED, preempted: SPIN_PREEMPTED } as const;
+export type SpinOutcome = keyof typeof SPIN_OUTCOMES;
 
 // The codes are the positions in the vocabulary's lists, four bits each.
 for (const list of [OPS, DTYPES, KERNELS]) if (list.length > 16) throw new Error('thread-protocol: a list outgrew its 4 bits');
@@ -46,6 +55,6 @@ export interface ThreadWorkerData {
   module: WebAssembly.Module;
   memory: WebAssembly.Memory;
   control: SharedArrayBuffer;
-  /** Microseconds a worker spins for the next task before it sleeps in Atomics.wait. */
+  /** At most this many microseconds a worker spins for the next task after one ended, before it sleeps (0: never spins). */
   spinMicros: number;
 }

@@ -6,7 +6,7 @@ import { Worker } from 'node:worker_threads';
 import { threadEntry } from '../paths.js';
 import type { OpBand } from '../ops/index.js';
 import type { KernelKind } from '../vocabulary.js';
-import { A, B, CODE, COLS, encode, FIRST_ROW, INNER, OUT, RESULT, ROWS, SCRATCH, SEED, SLOTS, State, STATE, type ThreadWorkerData } from './thread-protocol.js';
+import { A, B, CODE, COLS, encode, FIRST_ROW, INNER, OUT, RESULT, ROWS, SCRATCH, SEED, SLOTS, SPIN_OUTCOMES, State, STATE, type ThreadWorkerData } from './thread-protocol.js';
 import { WorkerExitError, type Transport } from './transport.js';
 
 export interface ThreadTask {
@@ -120,6 +120,13 @@ export class ThreadTransport implements Transport<ThreadTask, number> {
       throw new Error(this.#lastError || 'kernel error');
     }
     throw new Error(`worker thread ${this.id}: the hand-off ended in state ${state} without an answer`);
+  }
+
+  /** The worker's spin outcomes so far (paid, missed, skipped, preempted; see thread-worker.ts). */
+  counters(): Record<string, number> {
+    const counts: Record<string, number> = {};
+    for (const [outcome, slot] of Object.entries(SPIN_OUTCOMES)) counts[`spin_${outcome}`] = Atomics.load(this.#u32, slot);
+    return counts;
   }
 
   async kill(): Promise<void> {

@@ -18,6 +18,8 @@ export interface Transport<Task, Result> {
   kill(): Promise<void>;
   /** Asks the worker to finish and leave. Resolves once it is gone. */
   close(): Promise<void>;
+  /** Counts the worker keeps about itself, by name (thread workers: their spin outcomes), if any. */
+  counters?(): Record<string, number>;
 }
 
 /** The worker ended (crash, signal, out of memory, kill) while the pool still needed it. */
