@@ -8,6 +8,7 @@
 // See bench/http/options.ts for every option. Progress goes to stderr, the
 // table to stdout, the files to bench/results/<date>-<hostname>/.
 
+import { writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { buildCase, fixedSeeds, planCases, type BenchCase } from './http/cases.js';
@@ -34,6 +35,7 @@ import { labJobText } from './http/lab-job-report.js';
 import { wrkPresent } from './http/generator.js';
 import { wholeSeconds } from './http/wrk.js';
 import { LAB_JOB, LAB_JOB_QUICK } from './http/options.js';
+import { MAIN_THREAD_CPU_FILE, mainThreadCpuText, measureMainThreadCpu, type MainThreadCpuResult } from './http/main-thread-cpu.js';
 
 /** Seconds a case takes besides its load: the full check, connection set-up, the gap. */
 const CASE_OVERHEAD_S = 0.5;
@@ -200,6 +202,18 @@ async function main(): Promise<void> {
     progress.log(`kernels without HTTP: ${kernels.status}${kernels.problem ? ` (${kernels.problem.split('\n')[0]})` : ''}, ${Math.round(kernels.seconds)} s`);
   }
 
+  // the server's CPU per request, main thread apart (bench/http/main-thread-cpu.ts): fresh servers of its own
+  let cpu: MainThreadCpuResult | undefined;
+  if (options.url === null && !controller.signal.aborted) {
+    progress.log('CPU per request: GET /threading on -w 1 and -w 2 servers, interleaved');
+    try {
+      cpu = await measureMainThreadCpu(options.quick ? { repeats: 1, seconds: 2 } : {}, (line) => progress.log(line));
+      if (!cpu) progress.log('CPU per request: not measured (wrk is not installed)');
+    } catch (error) {
+      progress.log(`CPU per request: not measured (${(error as Error).message})`);
+    }
+  }
+
   const partial = { cases: results, kernels, options, stall, lab_job: labJob };
   const run: BenchRun = {
     schema: 1,
@@ -222,12 +236,14 @@ async function main(): Promise<void> {
   const dir = options.out ?? join(RESULTS_ROOT, resultsDirName(started, hostname()));
   const charts = allCharts(results);
   writeResults(dir, run, charts);
+  if (cpu) writeFileSync(join(dir, MAIN_THREAD_CPU_FILE), `${JSON.stringify(cpu, null, 2)}\n`);
   if (options.latest && !run.interrupted) refreshLatest(dir);
 
   process.stdout.write(`\n${resultsText(results)}\n\n`);
   if (labJob?.contenders.length) process.stdout.write(`${labJobText(labJob)}\n\n`);
   if (proxy) process.stdout.write(`${proxySectionText(proxy)}\n\n`);
   if (cluster) process.stdout.write(`${clusterSectionText(cluster)}\n\n`);
+  if (cpu) process.stdout.write(`${mainThreadCpuText(cpu)}\n\n`);
   for (const line of run.conclusions) process.stdout.write(`- ${line}\n`);
   process.stdout.write('\n');
   for (const t of run.targets) process.stdout.write(`target ${t.met === null ? '(not measured)' : t.met ? 'MET' : 'MISSED'}: ${t.name}: ${t.goal}; measured ${t.measured}\n`);

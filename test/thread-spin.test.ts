@@ -33,7 +33,7 @@ test('a thread whose spins catch no task backs off: later idle moments are skipp
       return spins(counters) >= jobs - 2 ? counters : undefined;
     });
     // misses back off exponentially: 1 spin, 2 skipped, 1 spin, 4 skipped, 1 spin, 8 skipped, ...
-    assert.ok(c.spin_skipped! > (c.spin_missed ?? 0) + (c.spin_preempted ?? 0), JSON.stringify(c));
+    assert.ok(c!.spin_skipped! > (c!.spin_missed ?? 0) + (c!.spin_preempted ?? 0), JSON.stringify(c));
   } finally {
     await engines.close();
   }
@@ -52,7 +52,7 @@ test('--spin is in --help, rejects a negative value, and its counters reach /met
       const n = Number(/wasmatrix_pool_spins_total\{pool="threads",outcome="skipped"\} (\d+)/.exec(text)?.[1] ?? 0);
       return n > 0 ? n : undefined;
     });
-    assert.ok(skipped > 0);
+    assert.ok(skipped! > 0);
   } finally {
     await server.stop();
   }

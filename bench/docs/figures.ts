@@ -11,6 +11,7 @@
 //   cluster, cluster-faults, cluster-summary: docs/cluster.md and docs/benchmarks.md, from the bench run's
 //               cluster section (or, when it has none, bench/results/cluster-bench-latest.json) and
 //               bench/results/cluster-faults-latest.json (npm run cluster-faults)
+//   cpu         docs/two-core-ceiling.md   bench/results/latest/main-thread-cpu.json (npm run bench: server CPU per request)
 //
 // Re-running `npm run bench` (or the soak, or --write-thresholds) and then
 // `npm run docs:figures` updates every figure; test/docs-figures.test.ts fails
@@ -34,6 +35,7 @@ import type { ThresholdsFile, ThresholdTable } from '../../src/engines/auto-thre
 import { NEVER } from '../thresholds.js';
 import { stallMarkdown } from '../http/stall.js';
 import { labJobMarkdown } from '../http/lab-job-report.js';
+import { MAIN_THREAD_CPU_FILE, mainThreadCpuText, type MainThreadCpuResult } from '../http/main-thread-cpu.js';
 import { proxySectionMarkdown } from '../cluster/bench-section.js';
 import type { FailoverRun } from '../cluster/failover.js';
 import { failoverLedgerMarkdown } from '../cluster/failover-report.js';
@@ -70,6 +72,8 @@ export interface Sources {
   clusterBench?: ClusterBenchRecord;
   /** The chart files next to results.json. */
   charts: string[];
+  /** The server's CPU per request (bench/http/main-thread-cpu.ts), when the run measured it. */
+  cpu: MainThreadCpuResult | undefined;
 }
 
 const CHARTS: [file: string, alt: string][] = [
@@ -92,6 +96,7 @@ export function loadSources(root: string): Sources {
     ...(clusterFaults && { clusterFaults }),
     ...(clusterBench && { clusterBench }),
     charts: CHARTS.map(([file]) => file).filter((f) => existsSync(join(latest, f))),
+    cpu: existsSync(join(latest, MAIN_THREAD_CPU_FILE)) ? read<MainThreadCpuResult>(`bench/results/latest/${MAIN_THREAD_CPU_FILE}`) : undefined,
   };
 }
 
@@ -466,6 +471,12 @@ export function labJob(s: Sources): string {
   return [`From \`${SOURCES.run}\` (${machine(s.run)}).`, '', ...lines, '', 'Targets (issue 14):', '', ...t.map((x) => `- ${x.name}: ${x.goal}; measured ${x.measured}: **${x.met === null ? 'not measured' : x.met ? 'met' : 'missed'}**.`)].join('\n');
 }
 
+/** The server's CPU per request on -w 1 and -w 2 (docs/two-core-ceiling.md). */
+export function cpu(s: Sources): string {
+  if (s.cpu === undefined) return notInResult(s, 'CPU per request measurement (bench/http/main-thread-cpu.ts; it predates it)');
+  return [`From \`bench/results/latest/${MAIN_THREAD_CPU_FILE}\` (${machine(s.run)}).`, '', mainThreadCpuText(s.cpu)].join('\n');
+}
+
 /** Every block's content, by name. */
 export function figureBlocks(s: Sources): Record<string, string> {
   return {
@@ -485,5 +496,6 @@ export function figureBlocks(s: Sources): Record<string, string> {
     cluster: cluster(s),
     'cluster-faults': clusterFaults(s),
     'cluster-summary': clusterSummary(s),
+    cpu: cpu(s),
   };
 }

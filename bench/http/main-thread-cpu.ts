@@ -22,6 +22,8 @@ import { ServerProcess } from './server-process.js';
 
 const run = promisify(execFile);
 export const WRK = '/usr/bin/wrk';
+/** The file of a bench run (next to results.json) that holds this measurement. */
+export const MAIN_THREAD_CPU_FILE = 'main-thread-cpu.json';
 
 export interface MainThreadCpuOptions {
   seconds: number;
