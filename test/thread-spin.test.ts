@@ -22,18 +22,20 @@ test('without --spin a kernel thread never spins: every spin counter stays 0', a
 });
 
 test('a thread whose spins catch no task backs off: later idle moments are skipped (sleep at once)', async () => {
-  // one job at a time: when a task ends the next one is not queued yet, so a 1 us spin (all but) never pays
+  // one job at a time, and the next only once the idle moment after the last one was counted: no
+  // task is ever waiting when a spin starts, so none can pay, and the outcomes follow the back-off alone
   const engines = await createEngines({ threads: 1, processes: 1, spinMicros: 1 });
   const jobs = 20;
   try {
-    for (let i = 0; i < jobs; i++) await engines.threads.run(job(i));
-    // an idle moment is counted once its (1 us) spin ends; one may find the next task already there (not counted)
-    const c = await waitFor('the idle moments to be counted', () => {
-      const counters = engines.threads.stats().counters;
-      return spins(counters) >= jobs - 2 ? counters : undefined;
-    });
-    // misses back off exponentially: 1 spin, 2 skipped, 1 spin, 4 skipped, 1 spin, 8 skipped, ...
-    assert.ok(c!.spin_skipped! > (c!.spin_missed ?? 0) + (c!.spin_preempted ?? 0), JSON.stringify(c));
+    for (let i = 0; i < jobs; i++) {
+      await engines.threads.run(job(i));
+      await waitFor(`the idle moment after job ${i + 1} to be counted`, () => spins(engines.threads.stats().counters) === i + 1);
+    }
+    const c = engines.threads.stats().counters;
+    assert.is(c.spin_paid, 0, JSON.stringify(c));
+    // misses (or preemptions) back off exponentially: spin, 2 skipped, spin, 4 skipped, spin, 8 skipped, spin, 2 skipped
+    assert.is(c.spin_skipped, 16, JSON.stringify(c));
+    assert.is((c.spin_missed ?? 0) + (c.spin_preempted ?? 0), 4, JSON.stringify(c));
   } finally {
     await engines.close();
   }
@@ -45,14 +47,21 @@ test('--spin is in --help, rejects a negative value, and its counters reach /met
   const bad = await runCli(['--spin', '-5']);
   assert.is(bad.code, 2);
   const server = await startServer(['--spin', '1', '--threads', '1']);
+  const outcomes = async (): Promise<Record<string, number>> => {
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+    const counts: Record<string, number> = {};
+    for (const m of text.matchAll(/^wasmatrix_pool_spins_total\{pool="threads",outcome="(\w+)"\} (\d+)$/gm)) counts[`spin_${m[1]}`] = Number(m[2]);
+    return counts;
+  };
   try {
-    for (let i = 0; i < 6; i++) assert.is((await fetch(`${server.url}/threading?n=64&seed=${i}`)).status, 200);
-    const skipped = await waitFor('a skipped spin on /metrics', async () => {
-      const text = await (await fetch(`${server.url}/metrics`)).text();
-      const n = Number(/wasmatrix_pool_spins_total\{pool="threads",outcome="skipped"\} (\d+)/.exec(text)?.[1] ?? 0);
-      return n > 0 ? n : undefined;
-    });
-    assert.ok(skipped! > 0);
+    // as above: one request at a time, the next once the idle moment after the last was counted
+    for (let i = 0; i < 4; i++) {
+      assert.is((await fetch(`${server.url}/threading?n=64&seed=${i}`)).status, 200);
+      await waitFor(`idle moment ${i + 1} on /metrics`, async () => spins(await outcomes()) === i + 1);
+    }
+    const c = await outcomes();
+    assert.is(c.spin_skipped, 2, JSON.stringify(c)); // spin, 2 skipped, spin
+    assert.is(c.spin_paid, 0, JSON.stringify(c));
   } finally {
     await server.stop();
   }

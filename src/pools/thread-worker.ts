@@ -24,7 +24,8 @@ const kernels = { wasm: new WasmKernels(module, memory), ts: new TsKernels(memor
  *   core, so the core is not burnt while others wait);
  * - after `misses` spins in a row that ended with no task (missed or
  *   preempted), the next 2^misses (at most MAX_SKIP) idle moments sleep at
- *   once; a spin that catches a task resets that. When tasks rarely come within spinMicros, spinning all but stops.
+ *   once; a spin that catches a task resets that. When tasks rarely come
+ *   within spinMicros, spinning all but stops.
  * Each outcome is counted in the control block (SPIN_OUTCOMES), for /metrics.
  */
 const PREEMPTED_MS = 0.02;
