@@ -9,7 +9,7 @@ import { runCli, startServer, waitFor } from './fixtures/http-server.ts';
 
 const job = (seed: number): JobSpec => ({ op: 'add', dtype: 'int32', rows: 64, cols: 64, source: { kind: 'random', seed }, output: 'summary', workers: 1 });
 
-const spins = (c: Record<string, number>): number => (c.spin_paid ?? 0) + (c.spin_missed ?? 0) + (c.spin_skipped ?? 0) + (c.spin_preempted ?? 0);
+const spins = (c: Record<string, number> = {}): number => (c.spin_paid ?? 0) + (c.spin_missed ?? 0) + (c.spin_skipped ?? 0) + (c.spin_preempted ?? 0);
 
 test('without --spin a kernel thread never spins: every spin counter stays 0', async () => {
   const engines = await createEngines({ threads: 1, processes: 1 });
@@ -31,7 +31,7 @@ test('a thread whose spins catch no task backs off: later idle moments are skipp
       await engines.threads.run(job(i));
       await waitFor(`the idle moment after job ${i + 1} to be counted`, () => spins(engines.threads.stats().counters) === i + 1);
     }
-    const c = engines.threads.stats().counters;
+    const c = engines.threads.stats().counters ?? {};
     assert.is(c.spin_paid, 0, JSON.stringify(c));
     // misses (or preemptions) back off exponentially: spin, 2 skipped, spin, 4 skipped, spin, 8 skipped, spin, 2 skipped
     assert.is(c.spin_skipped, 16, JSON.stringify(c));
