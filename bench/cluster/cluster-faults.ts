@@ -304,6 +304,14 @@ export async function runClusterFaults(o: RunSettings, command: string): Promise
         if (w.answered > 0) rate = w.answered / w.seconds;
       }
     })();
+    // A phase that lets jobs queue (no worker, jobs past --timeout) may leave load requests waiting behind
+    // their bands; they can end in 504 TIMEOUT, which such a phase allows and the next one does not. Such a
+    // phase ends only once the load's window open at its end (holding every such request) is answered.
+    const drainLoad = async (facts: string[], what: string): Promise<void> => {
+      const window0 = ledger.summary().windows;
+      const s = await c.until(`the load's requests sent during ${what} answered`, async () => ledger.summary().windows > window0, STEP_MS);
+      facts.push(`the load's requests sent during ${what} all answered ${seconds(s)} later`);
+    };
     try {
       await scenario.phase('warm-up', ONLY_200, async (facts) => {
         await c.until('200 answers of the load', async () => ledger.summary().ok >= 30, STEP_MS);
@@ -325,6 +333,7 @@ export async function runClusterFaults(o: RunSettings, command: string): Promise
         facts.push(`${OUTAGE_ANSWERS} cluster answers of the load were documented problems ${seconds(await scenario.clusterProblemsUnderLoad(OUTAGE_ANSWERS))} later`);
         await Promise.all(c.workers.map((w) => w.start()));
         facts.push(`workers started again; the server sees ${c.workers.length} live ${seconds(await c.waitForWorkers(c.workers.length, STEP_MS))} later`);
+        await drainLoad(facts, 'the outage');
       });
       await scenario.phase('nats-server SIGKILLed, then restarted', UNAVAILABLE, async (facts, problems) => {
         await c.nats.kill();
@@ -357,6 +366,7 @@ export async function runClusterFaults(o: RunSettings, command: string): Promise
         facts.push(`bands abandoned (purged or dropped): ${(await c.bands('abandoned')) - abandoned0}`);
         const back = await c.until('a verified cluster 200 after the timeouts', async () => (await probe(c.url, clusterGet)).outcome.kind === 'ok', STEP_MS);
         facts.push(`a verified cluster 200 ${seconds(back)} after that`);
+        await drainLoad(facts, 'the timeouts');
       });
       await scenario.phase('cool-down', ONLY_200, async () => {
         const ok0 = ledger.summary().ok;
