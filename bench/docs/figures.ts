@@ -474,7 +474,7 @@ export function labJob(s: Sources): string {
 /** The server's CPU per request on -w 1 and -w 2 (docs/two-core-ceiling.md). */
 export function cpu(s: Sources): string {
   if (s.cpu === undefined) return notInResult(s, 'CPU per request measurement (bench/http/main-thread-cpu.ts; it predates it)');
-  return [`From \`bench/results/latest/${MAIN_THREAD_CPU_FILE}\` (${machine(s.run)}).`, '', mainThreadCpuText(s.cpu)].join('\n');
+  return [`From \`bench/results/latest/${MAIN_THREAD_CPU_FILE}\` (${machine(s.run)}).`, '', mainThreadCpuText(s.cpu, s.run.machine.cores)].join('\n');
 }
 
 /** Every block's content, by name. */

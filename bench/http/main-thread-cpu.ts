@@ -153,13 +153,30 @@ export async function measureMainThreadCpu(options: Partial<MainThreadCpuOptions
 
 const us = (s: Spread): string => `${s.median.toFixed(1)} (${s.min.toFixed(1)}-${s.max.toFixed(1)})`;
 
-export function mainThreadCpuText(r: MainThreadCpuResult): string {
+/** The lab job's least server CPU per request (issue 14's profile: kernel 154 us + HTTP floor 8; wrk adds 7). */
+export const IDEAL_SERVER_MICROS = 162;
+const GENERATOR_MICROS = 7;
+
+/** `cores`: the machine's, to turn the server's CPU per request into the most answers a second it allows. */
+export function mainThreadCpuText(r: MainThreadCpuResult, cores?: number): string {
   const lines = [
     `Server CPU per request, GET ${r.path}, ${r.seconds} s per run, ${r.generator}; median (min-max) of ${r.summary[0]?.runs ?? 0} interleaved runs`,
     '| -w | main thread us/request | all threads us/request | req/s |',
     '|---:|---:|---:|---:|',
   ];
   for (const s of r.summary) lines.push(`| ${s.workers} | ${us(s.mainMicrosPerRequest)} | ${us(s.processMicrosPerRequest)} | ${Math.round(s.requestsPerSecond.median)} (${Math.round(s.requestsPerSecond.min)}-${Math.round(s.requestsPerSecond.max)}) |`);
+  if (cores !== undefined) {
+    lines.push('');
+    const budget = cores * 1e6;
+    for (const s of r.summary) {
+      const cpu = s.processMicrosPerRequest.median;
+      const bound = budget / cpu;
+      lines.push(
+        `- \`-w ${s.workers}\`: the server's own CPU, ${cpu.toFixed(0)} us a request, allows at most ${cores} x 1,000,000 / ${cpu.toFixed(0)} = ${Math.round(bound).toLocaleString('en-US')} answers a second on ${cores} cores (the load generator's share not counted); it served ${Math.round(s.requestsPerSecond.median).toLocaleString('en-US')} (${Math.round((100 * s.requestsPerSecond.median) / bound)}% of that bound). ` +
+          `The least the server could spend is ${IDEAL_SERVER_MICROS} us (kernel 154 + HTTP floor 8; with the generator's ${GENERATOR_MICROS}, ${Math.round(budget / (IDEAL_SERVER_MICROS + GENERATOR_MICROS)).toLocaleString('en-US')} a second, the ceiling): the ${(cpu - IDEAL_SERVER_MICROS).toFixed(0)} us a request above it are what keeps this run from that ceiling.`,
+      );
+    }
+  }
   return lines.join('\n');
 }
 
